@@ -1,0 +1,130 @@
+# socks64 — plain GNU Makefile.
+#
+# CC, CFLAGS, CPPFLAGS, LDFLAGS, DESTDIR and prefix come from outside (OpenWrt
+# passes CFLAGS in the environment and CC on the command line); the project's
+# own flags live in SOCKS64_* variables and are never overridden by them.
+
+VERSION    := 0.1.0
+
+prefix     ?= /usr/local
+exec_prefix ?= $(prefix)
+sbindir    ?= $(exec_prefix)/sbin
+bindir     ?= $(exec_prefix)/bin
+libdir     ?= $(exec_prefix)/lib
+sysconfdir ?= /etc
+mandir     ?= $(prefix)/share/man
+
+PKG_CONFIG ?= pkg-config
+CFLAGS     ?= -O2 -g
+INSTALL    ?= install
+
+SANITIZE   ?=
+
+SOCKS64_CPPFLAGS := -D_GNU_SOURCE -DSOCKS64_VERSION='"$(VERSION)"' \
+	-DSOCKS64_SYSCONFDIR='"$(sysconfdir)"' -Igateway -Idns
+SOCKS64_CFLAGS := -std=c11 -pthread -MMD -MP \
+	-Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+	-Wimplicit-fallthrough -Wformat=2 -Werror=format-security \
+	-Wno-format-nonliteral -fno-strict-aliasing
+SOCKS64_LDFLAGS := -pthread
+
+ifeq ($(SANITIZE),1)
+SOCKS64_CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+SOCKS64_LDFLAGS += -fsanitize=address,undefined
+endif
+
+CARES_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcares 2>/dev/null)
+CARES_LIBS   := $(shell $(PKG_CONFIG) --libs libcares 2>/dev/null || echo -lcares)
+CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS  := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
+
+ALL_CPPFLAGS = $(SOCKS64_CPPFLAGS) $(CARES_CFLAGS) $(CPPFLAGS)
+ALL_CFLAGS   = $(SOCKS64_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS  = $(SOCKS64_LDFLAGS) $(LDFLAGS)
+
+# Every gateway and dns module except main goes into one archive that the
+# daemon, the unit tests and (later) the fuzzers link; the linker pulls only
+# the objects each program needs, so pure codecs stay free of I/O modules.
+CORE_SRCS := $(filter-out gateway/main.c,$(wildcard gateway/*.c)) $(wildcard dns/*.c)
+CORE_OBJS := $(CORE_SRCS:.c=.o)
+CORE_LIB  := gateway/libsocks64core.a
+
+DAEMON    := gateway/socks64d
+
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(UNIT_SRCS:.c=)
+
+BENCH_SRCS := $(wildcard tests/bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:.c=)
+
+HELPER_SRCS := $(wildcard tests/integration/*.c)
+HELPER_BINS := $(HELPER_SRCS:.c=)
+
+DEPS := $(CORE_OBJS:.o=.d) gateway/main.d $(UNIT_BINS:=.d) $(BENCH_BINS:=.d) $(HELPER_BINS:=.d)
+
+.PHONY: all run check bench install uninstall clean deps format format-check unit \
+	test-bins
+
+all: $(DAEMON)
+
+%.o: %.c
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(CORE_LIB): $(CORE_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(DAEMON): gateway/main.o $(CORE_LIB)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ gateway/main.o $(CORE_LIB) $(CARES_LIBS) $(LDLIBS)
+
+tests/unit/test_%: tests/unit/test_%.c $(CORE_LIB)
+	$(CC) $(ALL_CPPFLAGS) $(CMOCKA_CFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+		$(CORE_LIB) $(CARES_LIBS) $(CMOCKA_LIBS) $(LDLIBS)
+
+tests/bench/%: tests/bench/%.c $(CORE_LIB)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CORE_LIB) $(CARES_LIBS) $(LDLIBS)
+
+tests/integration/%: tests/integration/%.c $(CORE_LIB)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CORE_LIB) $(CARES_LIBS) $(LDLIBS)
+
+unit: $(UNIT_BINS)
+
+test-bins: $(DAEMON) $(UNIT_BINS) $(BENCH_BINS) $(HELPER_BINS)
+
+# deps: install whatever a fresh Debian machine lacks (root: apt-get).
+deps:
+	@sh tests/deps.sh
+
+run: deps $(DAEMON)
+	./$(DAEMON) -v
+
+check: deps test-bins format-check
+	@SANITIZE=$(SANITIZE) sh tests/run.sh
+
+bench: deps $(DAEMON) $(BENCH_BINS)
+	@sh tests/bench/run.sh
+
+FORMAT_SRCS = $(wildcard gateway/*.[ch] dns/*.[ch] client-shim/*.[ch] tests/unit/*.[ch] \
+	tests/bench/*.[ch] tests/integration/*.[ch] tests/fuzz/*.[ch])
+
+format:
+	clang-format -i $(FORMAT_SRCS)
+
+format-check:
+	@clang-format --dry-run -Werror $(FORMAT_SRCS) && echo "format-check: ok"
+
+install: all
+	$(INSTALL) -d $(DESTDIR)$(sbindir) $(DESTDIR)$(sysconfdir)/socks64
+	$(INSTALL) -m 0755 $(DAEMON) $(DESTDIR)$(sbindir)/socks64d
+	$(INSTALL) -m 0644 conf/socks64d.conf $(DESTDIR)$(sysconfdir)/socks64/socks64d.conf.example
+
+uninstall:
+	rm -f $(DESTDIR)$(sbindir)/socks64d \
+		$(DESTDIR)$(sysconfdir)/socks64/socks64d.conf.example
+
+clean:
+	rm -f $(CORE_OBJS) gateway/main.o $(CORE_LIB) $(DAEMON) $(UNIT_BINS) $(BENCH_BINS) \
+		$(HELPER_BINS) $(DEPS)
+
+-include $(DEPS)
