@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #define DNS_MAX_ADDRS 8
+#define DNS_NAME_MAX 253 /* presentation form, without the trailing dot (RFC 1035 2.3.4) */
 
 enum dns_status {
 	DNS_OK = 0, /* addrs[0..naddrs) */
@@ -47,5 +48,10 @@ bool dns_cache_get(struct dns_cache *c, const char *name, int family, uint64_t n
 void dns_cache_put(struct dns_cache *c, const char *name, int family, uint64_t now_ms,
 		   const struct dns_answer *a, uint32_t ttl_s);
 size_t dns_cache_count(const struct dns_cache *c);
+
+/* The key form of name: lower-cased, without a trailing dot, into out
+ * (DNS_NAME_MAX + 1 bytes).  Returns its length, or -1 if name is empty or
+ * too long.  Shared with the resolver so both agree on what "one name" is. */
+int dns_name_canon(const char *name, char *out);
 
 #endif

@@ -47,6 +47,10 @@ uint64_t loop_now_update(struct loop *l);
 /* Run d->cb once the current batch of events has been handled. */
 void loop_defer(struct loop *l, struct loop_defer *d);
 
+/* Run everything deferred so far, and what that defers in turn (teardown,
+ * when the loop will not run again). */
+void loop_run_pending(struct loop *l);
+
 /* Run until loop_stop(). Returns 0, or -1 if epoll_wait failed. */
 int loop_run(struct loop *l);
 /* Ask loop_run to return after the current iteration (loop thread only). */

@@ -1,0 +1,275 @@
+/* socks64d — the dual-stack SOCKS gateway daemon (RFC 3089).
+ *
+ * The main thread owns signals (signalfd) and reload; the workers own the
+ * traffic.  A reload builds and validates a new configuration beside the
+ * old one and hands each worker the new snapshot; a bad file keeps the old
+ * one. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "loop.h"
+#include "socks_addr.h"
+#include "worker.h"
+
+#define MAIN_DRAIN_MS 4000 /* inside procd's and systemd's 5 s stop timeouts */
+
+struct main_ctx {
+	struct gw gw;
+	struct loop *loop;
+	struct loop_io sig;
+	bool debug;
+};
+
+static void main_usage(FILE *f)
+{
+	fprintf(f, "usage: socks64d [-f FILE] [-n] [-d] [-s] [-V]\n"
+		   "  -f FILE  configuration file (default: embedded loopback-only default)\n"
+		   "  -n       check the configuration and exit (0: valid, 1: invalid)\n"
+		   "  -d       debug logging\n"
+		   "  -s       log to syslog instead of stderr\n"
+		   "  -V       print the version and exit\n");
+}
+
+/* Room for every session's two sockets and two pipes, plus listeners. */
+static void main_raise_nofile(unsigned max_sessions)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)max_sessions * 6 + 1024;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_max < want) {
+		struct rlimit r2 = {.rlim_cur = want, .rlim_max = want};
+
+		if (setrlimit(RLIMIT_NOFILE, &r2) == 0)
+			return;
+	}
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_warn("setrlimit(RLIMIT_NOFILE)");
+	if (rl.rlim_cur < want)
+		log_msg(LOG_LVL_WARN,
+			"file descriptor limit %llu is below what %u sessions need (%llu)",
+			(unsigned long long)rl.rlim_cur, max_sessions, (unsigned long long)want);
+}
+
+static void main_stats(struct main_ctx *m)
+{
+	struct worker_stats t = {0};
+
+	for (unsigned i = 0; i < m->gw.nworkers; i++) {
+		struct worker *w = &m->gw.workers[i];
+
+		t.accepted += STAT_GET(w, accepted);
+		t.refused += STAT_GET(w, refused);
+		t.ok += STAT_GET(w, ok);
+		t.bytes_up += STAT_GET(w, bytes_up);
+		t.bytes_down += STAT_GET(w, bytes_down);
+	}
+	log_notice("stats: active=%lu accepted=%llu refused=%llu relayed=%llu up=%llu "
+		   "down=%llu log_dropped=%lu",
+		   __atomic_load_n(&m->gw.active, __ATOMIC_RELAXED), (unsigned long long)t.accepted,
+		   (unsigned long long)t.refused, (unsigned long long)t.ok,
+		   (unsigned long long)t.bytes_up, (unsigned long long)t.bytes_down, log_dropped());
+}
+
+static void main_reload(struct main_ctx *m)
+{
+	char err[512];
+	struct conf *c;
+
+	if (m->gw.conf_path == NULL) {
+		log_notice("reload: running on the embedded default, nothing to reload");
+		return;
+	}
+	c = conf_load_file(m->gw.conf_path, err, sizeof(err));
+	if (c == NULL) {
+		log_err("reload failed, keeping the running configuration: %s", err);
+		return;
+	}
+	if (!m->debug)
+		log_set_level(c->log_level);
+	for (unsigned i = 0; i < m->gw.nworkers; i++)
+		worker_post_conf(&m->gw.workers[i], c);
+	conf_unref(m->gw.conf);
+	m->gw.conf = c;
+	log_notice("reloaded %s (%zu rules); listeners and nameservers apply at restart",
+		   m->gw.conf_path, c->nrules);
+}
+
+static void main_signal_cb(struct loop_io *io, uint32_t events)
+{
+	struct main_ctx *m = container_of(io, struct main_ctx, sig);
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(io->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			main_reload(m);
+			break;
+		case SIGUSR1:
+			main_stats(m);
+			break;
+		case SIGTERM:
+		case SIGINT:
+			log_notice("signal %u: stopping (draining for up to %u ms)", si.ssi_signo,
+				   m->gw.drain_ms);
+			loop_stop(m->loop);
+			return;
+		default:
+			break;
+		}
+	}
+}
+
+static void main_log_ready(struct main_ctx *m)
+{
+	char line[400], a[64];
+	size_t off = 0;
+	struct worker *w = &m->gw.workers[0];
+
+	line[0] = '\0';
+	for (size_t i = 0; i < w->nlisteners && off < sizeof(line) - 70; i++)
+		off += (size_t)snprintf(
+			line + off, sizeof(line) - off, "%s%s", i ? " " : "",
+			sockaddr_format((struct sockaddr *)&w->listeners[i].addr, a, sizeof(a)));
+	log_notice("socks64d %s ready: %u workers, config %s, listening on %s", SOCKS64_VERSION,
+		   m->gw.nworkers, m->gw.conf_path ? m->gw.conf_path : "(embedded default)", line);
+}
+
+int main(int argc, char **argv)
+{
+	struct main_ctx m;
+	const char *path = NULL;
+	bool check = false, use_syslog = false;
+	char err[512];
+	sigset_t mask;
+	int opt, rc = 1;
+	unsigned started = 0;
+
+	memset(&m, 0, sizeof(m));
+	while ((opt = getopt(argc, argv, "f:ndsVh")) != -1) {
+		switch (opt) {
+		case 'f':
+			path = optarg;
+			break;
+		case 'n':
+			check = true;
+			break;
+		case 'd':
+			m.debug = true;
+			break;
+		case 's':
+			use_syslog = true;
+			break;
+		case 'V':
+			printf("%s\n", SOCKS64_VERSION);
+			return 0;
+		case 'h':
+			main_usage(stdout);
+			return 0;
+		default:
+			main_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		main_usage(stderr);
+		return 2;
+	}
+	m.gw.conf = path ? conf_load_file(path, err, sizeof(err)) : conf_default();
+	if (m.gw.conf == NULL) {
+		fprintf(stderr, "socks64d: %s\n", err);
+		return 1;
+	}
+	if (check) {
+		printf("socks64d: %s: configuration OK\n", path ? path : "(embedded default)");
+		conf_unref(m.gw.conf);
+		return 0;
+	}
+	m.gw.conf_path = path;
+	m.gw.drain_ms = MAIN_DRAIN_MS;
+
+	/* Signals go to the main thread's signalfd only: block them before
+	 * any worker thread exists so every thread inherits the mask. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (log_init("socks64d", use_syslog, m.debug ? LOG_LVL_DEBUG : m.gw.conf->log_level) < 0) {
+		fprintf(stderr, "socks64d: cannot start the logger\n");
+		return 1;
+	}
+	main_raise_nofile(m.gw.conf->max_sessions);
+
+	m.gw.nworkers = m.gw.conf->workers;
+	if (m.gw.nworkers == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		m.gw.nworkers = n > 0 ? (unsigned)n : 1;
+	}
+	m.gw.workers = calloc(m.gw.nworkers, sizeof(*m.gw.workers));
+	m.loop = loop_new();
+	m.sig.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	m.sig.cb = main_signal_cb;
+	if (m.gw.workers == NULL || m.loop == NULL || m.sig.fd < 0 ||
+	    loop_io_add(m.loop, &m.sig, EPOLLIN) < 0) {
+		log_warn("start-up");
+		goto out;
+	}
+	for (unsigned i = 0; i < m.gw.nworkers; i++) {
+		if (worker_init(&m.gw.workers[i], &m.gw, i) < 0 ||
+		    worker_open_listeners(&m.gw.workers[i]) < 0) {
+			log_err("cannot start worker %u; exiting", i);
+			started = i + 1;
+			goto out_workers;
+		}
+	}
+	started = m.gw.nworkers;
+	for (unsigned i = 0; i < m.gw.nworkers; i++) {
+		if (worker_start(&m.gw.workers[i]) < 0) {
+			log_err("cannot start worker thread %u", i);
+			/* Threads already running must be stopped before teardown. */
+			for (unsigned j = 0; j < i; j++) {
+				worker_post_stop(&m.gw.workers[j]);
+				worker_join(&m.gw.workers[j]);
+			}
+			goto out_workers;
+		}
+	}
+	main_log_ready(&m);
+	loop_run(m.loop);
+	for (unsigned i = 0; i < m.gw.nworkers; i++)
+		worker_post_stop(&m.gw.workers[i]);
+	for (unsigned i = 0; i < m.gw.nworkers; i++)
+		worker_join(&m.gw.workers[i]);
+	main_stats(&m);
+	log_notice("socks64d stopped");
+	rc = 0;
+out_workers:
+	for (unsigned i = 0; i < started; i++)
+		worker_fini(&m.gw.workers[i]);
+out:
+	if (m.loop != NULL) {
+		loop_io_close(m.loop, &m.sig);
+		loop_free(m.loop);
+	}
+	free(m.gw.workers);
+	conf_unref(m.gw.conf);
+	log_fini();
+	return rc;
+}

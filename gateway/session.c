@@ -1,0 +1,836 @@
+/* session — the SOCKS5 session state machine; see session.h.
+ *
+ * Sockets are registered edge-triggered once for both directions; the
+ * session keeps the last reported readiness per socket and each state's
+ * handler works until the kernel says EAGAIN, so no epoll_ctl() is needed
+ * after setup. */
+#include "session.h"
+
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "connect.h"
+#include "log.h"
+#include "resolver.h"
+#include "rules.h"
+#include "socks5.h"
+#include "worker.h"
+
+#define SESSION_IN_MAX 1024
+#define SESSION_OUT_MAX (2 + SOCKS5_REPLY_MAX)
+/* After a failure reply: how long to wait for the client to close before
+ * closing ourselves (RFC 1928 §6: no more than 10 seconds). */
+#define SESSION_LINGER_MS 2000
+
+/* Handshake-time state, freed when relaying starts. */
+struct session_hs {
+	struct session *s;
+	struct resolver_query query;
+	struct dialer dialer;
+	struct timer res_delay; /* RFC 8305 §3 resolution delay */
+	struct loop_defer defer;
+	int families_pending; /* RESOLVE_V4/V6 still unanswered */
+	unsigned ncand; /* addresses the resolver returned */
+	int dns_status; /* enum dns_status of the last failed family */
+	uint16_t inlen;
+	uint16_t outlen, outoff;
+	uint8_t in[SESSION_IN_MAX];
+	uint8_t out[SESSION_OUT_MAX];
+};
+
+static void session_close(struct session *s, const char *result, const char *reason);
+static void session_advance(struct session *s);
+static void session_resolved(struct resolver_query *q, const struct dns_answer *a);
+static void session_connected(struct dialer *d, int fd, int err);
+static bool session_allow(struct dialer *d, const struct sockaddr *sa);
+static void session_res_delay_cb(struct timer *t);
+
+static const char *const session_cmd_names[] = {"?", "connect", "bind", "udp"};
+
+static const char *session_cmd_str(uint8_t cmd)
+{
+	if (cmd < sizeof(session_cmd_names) / sizeof(session_cmd_names[0]))
+		return session_cmd_names[cmd];
+	if (cmd == SOCKS5_CMD_RESOLVE)
+		return "resolve";
+	return "unknown";
+}
+
+static bool sa_is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+
+		return (ntohl(s4->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+		if (IN6_IS_ADDR_LOOPBACK(a))
+			return true;
+		return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
+	}
+	return false;
+}
+
+/* Destinations a client from elsewhere must not reach through us by
+ * default (DESIGN.md, security defaults): loopback, link-local,
+ * multicast, unspecified and 0.0.0.0/8. */
+static bool sa_is_special(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET) {
+		uint32_t a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
+
+		return (a >> 24) == 127 || (a >> 24) == 0 || (a >> 16) == 0xa9fe ||
+		       (a >> 28) == 0xe || a == 0xffffffffu;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(a)) {
+			struct sockaddr_in s4 = {.sin_family = AF_INET};
+
+			memcpy(&s4.sin_addr, &a->s6_addr[12], 4);
+			return sa_is_special((struct sockaddr *)&s4);
+		}
+		return IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_UNSPECIFIED(a) ||
+		       IN6_IS_ADDR_LINKLOCAL(a) || IN6_IS_ADDR_MULTICAST(a) ||
+		       IN6_IS_ADDR_V4COMPAT(a);
+	}
+	return true;
+}
+
+/* ---- teardown ---------------------------------------------------------- */
+
+static void session_hs_free_cb(struct loop_defer *d)
+{
+	free(container_of(d, struct session_hs, defer));
+}
+
+/* Stop resolving and dialling; the buffers stay. */
+static void session_hs_stop_work(struct session *s)
+{
+	struct session_hs *hs = s->hs;
+
+	if (hs == NULL)
+		return;
+	resolver_cancel(s->w->resolver, &hs->query);
+	dialer_cancel(&hs->dialer);
+	loop_timer_cancel(s->w->loop, &hs->res_delay);
+}
+
+/* Handshake state goes after the current batch: its dialer's handles may
+ * still have events queued in it. */
+static void session_hs_release(struct session *s)
+{
+	struct session_hs *hs = s->hs;
+
+	if (hs == NULL)
+		return;
+	session_hs_stop_work(s);
+	s->hs = NULL;
+	hs->defer.cb = session_hs_free_cb;
+	loop_defer(s->w->loop, &hs->defer);
+}
+
+static void session_defer_cb(struct loop_defer *d)
+{
+	struct session *s = container_of(d, struct session, defer);
+
+	s->defer_queued = false;
+	if (s->state == SS_CLOSED) {
+		conf_unref(s->conf);
+		free(s);
+		return;
+	}
+	if (s->state == SS_RELAYING)
+		session_advance(s);
+}
+
+static void session_defer(struct session *s)
+{
+	if (s->defer_queued)
+		return;
+	s->defer_queued = true;
+	s->defer.cb = session_defer_cb;
+	loop_defer(s->w->loop, &s->defer);
+}
+
+static void session_log(struct session *s)
+{
+	char client[SOCKS_ADDR_STRLEN], target[SOCKS_ADDR_STRLEN], addr[SOCKS_ADDR_STRLEN];
+	uint64_t dur = loop_now(s->w->loop) - s->t_start;
+
+	if (!log_enabled(LOG_LVL_INFO))
+		return;
+	sockaddr_format(&s->client.sa, client, sizeof(client));
+	if (s->dst.atyp != 0)
+		socks_addr_format(&s->dst, target, sizeof(target));
+	else
+		strcpy(target, "-");
+	if (s->peer.sa.sa_family != AF_UNSPEC)
+		sockaddr_format(&s->peer.sa, addr, sizeof(addr));
+	else
+		strcpy(addr, "-");
+	log_msg(LOG_LVL_INFO,
+		"session=%llu client=%s cmd=%s target=%s addr=%s result=%s up=%llu down=%llu "
+		"dur_ms=%llu%s%s%s",
+		(unsigned long long)s->id, client, s->cmd ? session_cmd_str(s->cmd) : "-", target,
+		addr, s->result, (unsigned long long)s->up.bytes, (unsigned long long)s->down.bytes,
+		(unsigned long long)dur, s->reason ? " reason=\"" : "", s->reason ? s->reason : "",
+		s->reason ? "\"" : "");
+}
+
+/* The one teardown: logs once, closes every fd, frees after the batch. */
+static void session_close(struct session *s, const char *result, const char *reason)
+{
+	struct worker *w = s->w;
+
+	if (s->state == SS_CLOSED)
+		return;
+	if (result != NULL)
+		s->result = result;
+	if (reason != NULL)
+		s->reason = reason;
+	session_log(s);
+	s->state = SS_CLOSED;
+	session_hs_release(s);
+	loop_timer_cancel(w->loop, &s->timer);
+	relay_dir_release(&w->pipes, &s->up);
+	relay_dir_release(&w->pipes, &s->down);
+	loop_io_close(w->loop, &s->cio);
+	loop_io_close(w->loop, &s->uio);
+	STAT_ADD(w, bytes_up, s->up.bytes);
+	STAT_ADD(w, bytes_down, s->down.bytes);
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		w->sessions = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	w->nsessions--;
+	__atomic_fetch_sub(&w->gw->active, 1, __ATOMIC_RELAXED);
+	session_defer(s);
+	worker_session_closed(w);
+}
+
+void session_abort(struct session *s, const char *reason)
+{
+	session_close(s, NULL, reason);
+}
+
+/* Relayed sessions that end with a reset pass the reset on. */
+static void session_reset(struct loop_io *io)
+{
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+	if (io->fd >= 0)
+		(void)setsockopt(io->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
+/* ---- handshake I/O ----------------------------------------------------- */
+
+/* Write queued output; returns 0 when all is written, 1 when waiting for
+ * the socket, -1 on error (session closed). */
+static int session_flush(struct session *s)
+{
+	struct session_hs *hs = s->hs;
+
+	while (hs->outoff < hs->outlen) {
+		ssize_t n;
+
+		if (!s->cend.writable)
+			return 1;
+		n = send(s->cio.fd, hs->out + hs->outoff, hs->outlen - hs->outoff, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				s->cend.writable = false;
+				return 1;
+			}
+			session_close(s, "closed", "client write failed");
+			return -1;
+		}
+		hs->outoff += (uint16_t)n;
+	}
+	hs->outoff = hs->outlen = 0;
+	return 0;
+}
+
+static void session_queue(struct session *s, const uint8_t *p, size_t n)
+{
+	struct session_hs *hs = s->hs;
+
+	/* The largest sequence (method select + reply) fits by construction. */
+	if (n <= sizeof(hs->out) - hs->outlen) {
+		memcpy(hs->out + hs->outlen, p, n);
+		hs->outlen += (uint16_t)n;
+	}
+}
+
+/* Read what has arrived; returns 1 if bytes were added, 0 if none are
+ * waiting, -1 if the session was closed (EOF, error, buffer full). */
+static int session_read(struct session *s)
+{
+	struct session_hs *hs = s->hs;
+
+	while (s->cend.readable) {
+		ssize_t n;
+
+		if (hs->inlen == sizeof(hs->in)) {
+			session_close(s, "bad-request", "handshake too long");
+			return -1;
+		}
+		n = recv(s->cio.fd, hs->in + hs->inlen, sizeof(hs->in) - hs->inlen, 0);
+		if (n > 0) {
+			hs->inlen += (uint16_t)n;
+			return 1;
+		}
+		if (n == 0) {
+			session_close(s, "closed", "client closed during handshake");
+			return -1;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN) {
+			s->cend.readable = false;
+			return 0;
+		}
+		session_close(s, "closed", "client read failed");
+		return -1;
+	}
+	return 0;
+}
+
+static void session_consume(struct session_hs *hs, size_t n)
+{
+	memmove(hs->in, hs->in + n, hs->inlen - n);
+	hs->inlen -= (uint16_t)n;
+}
+
+/* Queue a failure reply; the session closes once it is written. */
+static void session_fail(struct session *s, uint8_t rep, const char *result, const char *reason)
+{
+	uint8_t buf[SOCKS5_REPLY_MAX];
+	size_t n = socks5_build_reply(buf, sizeof(buf), rep, NULL);
+
+	s->rep = rep;
+	s->result = result;
+	s->reason = reason;
+	s->state = SS_FAILING;
+	session_hs_stop_work(s);
+	session_queue(s, buf, n);
+	loop_timer_set(s->w->loop, &s->timer, SESSION_LINGER_MS);
+	session_advance(s);
+}
+
+/* ---- destination checks ------------------------------------------------- */
+
+/* The dialer's filter: every candidate address (literal or resolved) is
+ * checked here, so a name cannot route around a CIDR rule. */
+static bool session_allow(struct dialer *d, const struct sockaddr *sa)
+{
+	struct session_hs *hs = container_of(d, struct session_hs, dialer);
+	struct session *s = hs->s;
+	struct rule_query q;
+	const struct rule *r;
+
+	if (!s->client_local && sa_is_special(sa))
+		return false;
+	if (s->conf->nrules == 0)
+		return true; /* only loopback clients got this far */
+	memset(&q, 0, sizeof(q));
+	q.client = &s->client.sa;
+	q.dst = &s->dst;
+	q.dst_sa = sa;
+	q.command = RULE_CMD_CONNECT;
+	q.method = RULE_METHOD_NONE;
+	q.version = RULE_VERSION_5;
+	r = rules_match(s->conf->rules, s->conf->nrules, &q);
+	if (r == NULL || !r->pass) {
+		char a[SOCKS_ADDR_STRLEN];
+
+		log_debug("session=%llu destination %s refused by %s%u", (unsigned long long)s->id,
+			  sockaddr_format(sa, a, sizeof(a)), r ? "rule at line " : "default deny",
+			  r ? r->line : 0);
+		return false;
+	}
+	return true;
+}
+
+/* ---- connecting --------------------------------------------------------- */
+
+static void session_start_relay(struct session *s);
+
+static void session_connected(struct dialer *d, int fd, int err)
+{
+	struct session_hs *hs = container_of(d, struct session_hs, dialer);
+	struct session *s = hs->s;
+	union session_sa bnd;
+	socklen_t len = sizeof(bnd);
+	struct socks_addr ba;
+	uint8_t buf[SOCKS5_REPLY_MAX];
+	size_t n;
+
+	if (fd < 0) {
+		if (err == EACCES && d->denied > 0)
+			session_fail(s, SOCKS5_REP_NOT_ALLOWED, "denied",
+				     "destination not allowed");
+		else if (hs->ncand == 0 && s->dst.atyp == SOCKS_ATYP_NAME)
+			session_fail(s, SOCKS5_REP_HOST_UNREACHABLE, "dns-fail",
+				     hs->dns_status == DNS_TIMEOUT    ? "dns timeout"
+				     : hs->dns_status == DNS_NXDOMAIN ? "no such name"
+								      : "no address");
+		else
+			session_fail(s, socks5_rep_from_errno(err),
+				     err == ECONNREFUSED ? "refused"
+				     : err == ETIMEDOUT  ? "timeout"
+							 : "unreachable",
+				     strerror(err));
+		return;
+	}
+	s->uio.fd = fd;
+	memset(&s->peer, 0, sizeof(s->peer));
+	len = sizeof(s->peer);
+	if (getpeername(fd, &s->peer.sa, &len) < 0)
+		memset(&s->peer, 0, sizeof(s->peer));
+	/* BND is where we connected from (RFC 1928 §6), in the
+	 * destination's family. */
+	len = sizeof(bnd);
+	if (getsockname(fd, &bnd.sa, &len) < 0 || socks_addr_from_sockaddr(&ba, &bnd.sa) < 0)
+		memset(&ba, 0, sizeof(ba));
+	n = socks5_build_reply(buf, sizeof(buf), SOCKS5_REP_SUCCEEDED, &ba);
+	s->rep = SOCKS5_REP_SUCCEEDED;
+	session_queue(s, buf, n);
+	s->state = SS_REPLYING;
+	session_start_relay(s);
+}
+
+static void session_dial_start(struct session *s)
+{
+	struct session_hs *hs = s->hs;
+
+	s->state = SS_CONNECTING;
+	dialer_start(&hs->dialer);
+}
+
+static void session_res_delay_cb(struct timer *t)
+{
+	struct session_hs *hs = container_of(t, struct session_hs, res_delay);
+
+	session_dial_start(hs->s);
+}
+
+static void session_add_answer(struct session *s, const struct dns_answer *a)
+{
+	struct session_hs *hs = s->hs;
+	int fam = a->family == AF_INET6 ? RESOLVE_V6 : RESOLVE_V4;
+	int preferred = s->conf->prefer == CONF_PREFER_IPV4 ? RESOLVE_V4 : RESOLVE_V6;
+
+	hs->families_pending &= ~fam;
+	if (a->status == DNS_OK && a->naddrs > 0) {
+		hs->ncand += a->naddrs;
+		dialer_add(&hs->dialer, a->family, a->addrs, a->naddrs);
+	} else {
+		hs->dns_status = (int)a->status;
+	}
+	/* RFC 8305 §3: start on the preferred family's answer; if the other
+	 * comes first, give the preferred one a short resolution delay. */
+	if (s->state == SS_RESOLVING) {
+		if (hs->families_pending == 0 || fam == preferred ||
+		    s->conf->prefer == CONF_PREFER_NONE || s->conf->resolution_delay_ms == 0) {
+			loop_timer_cancel(s->w->loop, &hs->res_delay);
+			session_dial_start(s);
+		} else if (!timer_armed(&hs->res_delay) && a->status == DNS_OK) {
+			loop_timer_set(s->w->loop, &hs->res_delay, s->conf->resolution_delay_ms);
+		}
+	}
+	if (s->state != SS_CLOSED && s->hs != NULL)
+		dialer_family_done(&hs->dialer, a->family);
+}
+
+static void session_resolved(struct resolver_query *q, const struct dns_answer *a)
+{
+	struct session_hs *hs = container_of(q, struct session_hs, query);
+
+	session_add_answer(hs->s, a);
+}
+
+/* CONNECT (RFC 1928 §4): literals go straight to the dialer; names are
+ * answered from the cache where possible, else both families are asked. */
+static void session_connect(struct session *s)
+{
+	struct session_hs *hs = s->hs;
+	bool prefer_v4 = s->conf->prefer == CONF_PREFER_IPV4;
+	union dns_addr lit;
+
+	hs->dialer.done = session_connected;
+	hs->dialer.allow = session_allow;
+	hs->res_delay.cb = session_res_delay_cb;
+	hs->query.cb = session_resolved;
+	if (s->dst.atyp != SOCKS_ATYP_NAME) {
+		int fam = s->dst.atyp == SOCKS_ATYP_IPV4 ? AF_INET : AF_INET6;
+
+		if (fam == AF_INET)
+			lit.v4 = s->dst.u.v4;
+		else
+			lit.v6 = s->dst.u.v6;
+		dialer_init(&hs->dialer, s->w->loop, s->dst.port, prefer_v4,
+			    s->conf->attempt_delay_ms, 0);
+		dialer_add(&hs->dialer, fam, &lit, 1);
+		session_dial_start(s);
+		return;
+	}
+	hs->families_pending = RESOLVE_V4 | RESOLVE_V6;
+	dialer_init(&hs->dialer, s->w->loop, s->dst.port, prefer_v4, s->conf->attempt_delay_ms,
+		    hs->families_pending);
+	s->state = SS_RESOLVING;
+	for (int i = 0; i < 2; i++) {
+		/* Preferred family first, so a full cache hit starts with it. */
+		int fam = (i == 0) == prefer_v4 ? AF_INET : AF_INET6;
+		struct dns_answer a;
+
+		if (resolver_cached(s->w->resolver, s->dst.u.name, fam, &a)) {
+			session_add_answer(s, &a);
+			if (s->state == SS_CLOSED || s->state == SS_FAILING)
+				return;
+		}
+	}
+	if (hs->families_pending == 0)
+		return;
+	if (resolver_lookup(s->w->resolver, &hs->query, s->dst.u.name, hs->families_pending) < 0)
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error", "resolver: out of memory");
+}
+
+/* ---- greeting and request ----------------------------------------------- */
+
+static void session_greeting(struct session *s)
+{
+	struct session_hs *hs = s->hs;
+	struct socks5_greeting g;
+	size_t used;
+	uint8_t m, out[2];
+
+	switch (socks5_parse_greeting(hs->in, hs->inlen, &g, &used)) {
+	case CODEC_NEED_MORE:
+		return;
+	case CODEC_ERR:
+		/* Not SOCKS5 (or no methods): nothing sensible to answer. */
+		session_close(s, "bad-request", "bad greeting");
+		return;
+	case CODEC_OK:
+		break;
+	}
+	session_consume(hs, used);
+	m = socks5_choose_method(&g, s->conf->methods, s->conf->nmethods);
+	socks5_build_method_select(out, sizeof(out), m);
+	session_queue(s, out, 2);
+	if (m == SOCKS5_METHOD_NO_ACCEPTABLE) {
+		/* §3: the client must close; we close after the reply. */
+		s->result = "denied";
+		s->reason = "no acceptable method";
+		s->state = SS_FAILING;
+		loop_timer_set(s->w->loop, &s->timer, SESSION_LINGER_MS);
+		return;
+	}
+	s->state = SS_REQUEST;
+}
+
+static void session_request(struct session *s)
+{
+	struct session_hs *hs = s->hs;
+	struct socks5_request r;
+	size_t used;
+	uint8_t rep = SOCKS5_REP_GENERAL_FAILURE;
+
+	switch (socks5_parse_request(hs->in, hs->inlen, &r, &used, &rep)) {
+	case CODEC_NEED_MORE:
+		return;
+	case CODEC_ERR:
+		session_fail(s, rep, "bad-request",
+			     rep == SOCKS5_REP_ATYP_NOT_SUPPORTED ? "address type not supported"
+								  : "malformed request");
+		return;
+	case CODEC_OK:
+		break;
+	}
+	session_consume(hs, used);
+	s->cmd = r.cmd;
+	s->dst = r.dst;
+	/* The handshake timer now covers resolving and connecting. */
+	loop_timer_set(s->w->loop, &s->timer, s->conf->connect_timeout_ms);
+	if (r.cmd != SOCKS5_CMD_CONNECT) {
+		session_fail(s, SOCKS5_REP_CMD_NOT_SUPPORTED, "bad-request",
+			     "command not supported");
+		return;
+	}
+	if (socks_addr_is_synthetic_v4(&s->dst)) {
+		/* A 0.0.0.0/8 destination is a shim's synthetic address that
+		 * escaped it: refuse loudly rather than dial it (DESIGN.md). */
+		char a[SOCKS_ADDR_STRLEN];
+
+		log_msg(LOG_LVL_WARN,
+			"session=%llu refused leaked synthetic address %s (the client's "
+			"shim is not resolving names through the gateway)",
+			(unsigned long long)s->id, socks_addr_format(&s->dst, a, sizeof(a)));
+		session_fail(s, SOCKS5_REP_NOT_ALLOWED, "denied", "leaked synthetic address");
+		return;
+	}
+	session_connect(s);
+}
+
+/* ---- relaying ------------------------------------------------------------ */
+
+static void session_io_cb(struct loop_io *io, uint32_t ev);
+
+static void session_start_relay(struct session *s)
+{
+	s->uio.cb = session_io_cb;
+	s->uend.fd = s->uio.fd;
+	s->uend.readable = true;
+	s->uend.writable = true;
+	/* The dialer registered the fd under its own handle: point epoll at
+	 * ours and ask for both directions. */
+	if (loop_io_mod(s->w->loop, &s->uio, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) < 0) {
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error", "epoll_ctl failed");
+		return;
+	}
+	session_advance(s);
+}
+
+/* Reply written: hand early client bytes to the relay, drop the handshake
+ * state and switch the timer to idle. */
+static void session_enter_relay(struct session *s)
+{
+	struct session_hs *hs = s->hs;
+
+	if (hs->inlen > 0 && relay_dir_preload(&s->up, hs->in, hs->inlen) < 0) {
+		session_close(s, "error", "out of memory");
+		return;
+	}
+	s->state = SS_RELAYING;
+	s->result = "ok";
+	STAT_ADD(s->w, ok, 1);
+	session_hs_release(s);
+	s->t_active = loop_now(s->w->loop);
+	if (s->conf->idle_timeout_ms)
+		loop_timer_set(s->w->loop, &s->timer, s->conf->idle_timeout_ms);
+	else
+		loop_timer_cancel(s->w->loop, &s->timer);
+}
+
+static void session_relay(struct session *s)
+{
+	struct worker *w = s->w;
+	bool moved = false;
+	enum relay_status a, b;
+
+	a = relay_pump(&w->pipes, &s->up, &s->cend, &s->uend, &moved);
+	if (a == RELAY_ERR_SRC || a == RELAY_ERR_DST) {
+		session_reset(a == RELAY_ERR_SRC ? &s->uio : &s->cio);
+		session_close(s, NULL, a == RELAY_ERR_SRC ? "client reset" : "destination reset");
+		return;
+	}
+	b = relay_pump(&w->pipes, &s->down, &s->uend, &s->cend, &moved);
+	if (b == RELAY_ERR_SRC || b == RELAY_ERR_DST) {
+		session_reset(b == RELAY_ERR_SRC ? &s->cio : &s->uio);
+		session_close(s, NULL, b == RELAY_ERR_SRC ? "destination reset" : "client reset");
+		return;
+	}
+	if (moved)
+		s->t_active = loop_now(w->loop);
+	if (s->up.shut && s->down.shut) {
+		session_close(s, NULL, NULL);
+		return;
+	}
+	if (a == RELAY_MORE || b == RELAY_MORE)
+		session_defer(s);
+}
+
+/* ---- dispatch ------------------------------------------------------------ */
+
+/* Run the current state's handler until it waits for I/O. */
+static void session_advance(struct session *s)
+{
+	/* Terminates: every pass either changes state, consumes input (bounded
+	 * by the handshake buffer) or returns to wait for I/O. */
+	for (;;) {
+		uint8_t before = s->state;
+
+		switch (s->state) {
+		case SS_GREETING:
+		case SS_REQUEST:
+			if (session_flush(s) < 0)
+				return;
+			if (s->state == SS_GREETING)
+				session_greeting(s);
+			else
+				session_request(s);
+			if (s->state == before && s->state != SS_CLOSED) {
+				/* Incomplete message: read more, or wait. */
+				int r = session_read(s);
+
+				if (r <= 0)
+					return;
+			}
+			continue;
+		case SS_RESOLVING:
+		case SS_CONNECTING:
+			/* The client waits for its reply; its bytes stay queued. */
+			return;
+		case SS_REPLYING:
+			if (session_flush(s) != 0)
+				return;
+			session_enter_relay(s);
+			continue;
+		case SS_RELAYING:
+			session_relay(s);
+			return;
+		case SS_FAILING:
+			if (s->hs != NULL && s->hs->outlen > 0) {
+				if (session_flush(s) != 0)
+					return;
+				shutdown(s->cio.fd, SHUT_WR);
+				s->hs->inlen = 0;
+			}
+			/* Discard what the client still sends until it closes
+			 * (closing on unread data would reset our reply). */
+			while (s->cend.readable) {
+				ssize_t n = recv(s->cio.fd, s->hs->in, sizeof(s->hs->in), 0);
+
+				if (n > 0)
+					continue;
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n < 0 && errno == EAGAIN) {
+					s->cend.readable = false;
+					break;
+				}
+				session_close(s, NULL, NULL);
+				return;
+			}
+			return;
+		case SS_CLOSED:
+		default:
+			return;
+		}
+	}
+}
+
+static void session_mark(struct relay_end *e, uint32_t ev)
+{
+	if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		e->readable = true;
+	if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+		e->writable = true;
+}
+
+static void session_client_cb(struct loop_io *io, uint32_t ev)
+{
+	struct session *s = container_of(io, struct session, cio);
+
+	session_mark(&s->cend, ev);
+	if ((s->state == SS_RESOLVING || s->state == SS_CONNECTING) &&
+	    (ev & (EPOLLHUP | EPOLLERR))) {
+		session_close(s, "closed", "client gone before reply");
+		return;
+	}
+	session_advance(s);
+}
+
+static void session_io_cb(struct loop_io *io, uint32_t ev)
+{
+	struct session *s = container_of(io, struct session, uio);
+
+	session_mark(&s->uend, ev);
+	session_advance(s);
+}
+
+static void session_timer_cb(struct timer *t)
+{
+	struct session *s = container_of(t, struct session, timer);
+	uint64_t now = loop_now(s->w->loop), idle;
+
+	switch (s->state) {
+	case SS_GREETING:
+	case SS_REQUEST:
+		session_close(s, "timeout", "handshake timeout");
+		return;
+	case SS_RESOLVING:
+	case SS_CONNECTING:
+		session_fail(s, SOCKS5_REP_TTL_EXPIRED, "timeout", "connect timeout");
+		return;
+	case SS_RELAYING:
+		idle = now - s->t_active;
+		if (idle >= s->conf->idle_timeout_ms) {
+			session_close(s, NULL, "idle timeout");
+			return;
+		}
+		loop_timer_set(s->w->loop, t, s->conf->idle_timeout_ms - idle);
+		return;
+	case SS_FAILING:
+	case SS_REPLYING:
+		session_close(s, NULL, NULL);
+		return;
+	default:
+		return;
+	}
+}
+
+void session_new(struct worker *w, int fd, const struct sockaddr *sa, socklen_t salen)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	int one = 1;
+
+	if (s == NULL || (s->hs = calloc(1, sizeof(*s->hs))) == NULL) {
+		free(s);
+		close(fd);
+		log_warnx("session: out of memory, connection dropped");
+		return;
+	}
+	s->hs->s = s;
+	s->hs->query.cb = session_resolved;
+	s->hs->dialer.done = session_connected;
+	s->hs->dialer.allow = session_allow;
+	dialer_init(&s->hs->dialer, w->loop, 0, false, 0, 0);
+	s->hs->res_delay.cb = session_res_delay_cb;
+	s->w = w;
+	s->conf = conf_ref(w->conf);
+	s->id = __atomic_add_fetch(&w->gw->next_id, 1, __ATOMIC_RELAXED);
+	s->t_start = s->t_active = loop_now(w->loop);
+	s->result = "closed";
+	s->state = SS_GREETING;
+	if (salen > sizeof(s->client))
+		salen = sizeof(s->client);
+	memcpy(&s->client, sa, salen);
+	s->client_local = sa_is_loopback(sa);
+	s->cio.fd = fd;
+	s->cio.cb = session_client_cb;
+	s->uio.fd = -1;
+	s->cend.fd = fd;
+	s->uend.fd = -1;
+	s->timer.cb = session_timer_cb;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+
+	s->next = w->sessions;
+	if (w->sessions != NULL)
+		w->sessions->prev = s;
+	w->sessions = s;
+	w->nsessions++;
+	STAT_ADD(w, accepted, 1);
+
+	if (loop_io_add(w->loop, &s->cio, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) < 0) {
+		session_close(s, "error", "epoll_ctl failed");
+		return;
+	}
+	loop_timer_set(w->loop, &s->timer, s->conf->handshake_timeout_ms);
+	/* Data usually arrives with the connection: try at once. */
+	s->cend.readable = true;
+	s->cend.writable = true;
+	session_advance(s);
+}

@@ -1,0 +1,73 @@
+/* session — one client connection, an explicit state machine:
+ *
+ *   GREETING -> REQUEST -> RESOLVING -> CONNECTING -> REPLYING -> RELAYING
+ *                  \______________\_____________\-> FAILING (reply, linger, close)
+ *
+ * Handshake-time state (buffers, resolver query, dialer) lives in a separate
+ * allocation freed when relaying starts, so an idle relayed session costs a
+ * few hundred bytes.  One teardown function logs one line and frees once
+ * (deferred until the current batch of events is done). */
+#ifndef SOCKS64_SESSION_H
+#define SOCKS64_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "loop.h"
+#include "relay.h"
+#include "socks_addr.h"
+
+struct worker;
+struct conf;
+struct session_hs;
+
+enum session_state {
+	SS_GREETING,
+	SS_REQUEST,
+	SS_RESOLVING,
+	SS_CONNECTING,
+	SS_REPLYING,
+	SS_RELAYING,
+	SS_FAILING, /* failure reply queued; then SHUT_WR, drain, close */
+	SS_CLOSED,
+};
+
+union session_sa {
+	struct sockaddr sa;
+	struct sockaddr_in v4;
+	struct sockaddr_in6 v6;
+};
+
+struct session {
+	struct loop_io cio; /* client */
+	struct loop_io uio; /* destination (after connect) */
+	struct relay_end cend, uend;
+	struct relay_dir up; /* client -> destination */
+	struct relay_dir down; /* destination -> client */
+	struct worker *w;
+	struct conf *conf;
+	struct session *prev, *next; /* worker's list */
+	struct session_hs *hs;
+	uint64_t id;
+	uint64_t t_start, t_active;
+	struct timer timer;
+	struct loop_defer defer;
+	bool defer_queued;
+	bool client_local; /* client on the gateway's own loopback */
+	uint8_t state; /* enum session_state */
+	uint8_t cmd;
+	uint8_t rep; /* last reply code sent */
+	const char *result; /* log: ok, denied, dns-fail, refused, ... */
+	const char *reason; /* log: why it ended */
+	union session_sa client;
+	union session_sa peer; /* destination address connected to */
+	struct socks_addr dst;
+};
+
+/* Take over an accepted, non-blocking client socket. */
+void session_new(struct worker *w, int fd, const struct sockaddr *sa, socklen_t salen);
+/* End a session now (shutdown drain): logs and frees. */
+void session_abort(struct session *s, const char *reason);
+
+#endif

@@ -1,0 +1,388 @@
+/* worker — one thread per worker: listeners, accept, mailbox, drain. */
+#include "worker.h"
+
+#include <errno.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "resolver.h"
+#include "rules.h"
+#include "session.h"
+
+#define WORKER_ACCEPT_BATCH 64
+#define WORKER_BACKLOG 4096
+#define WORKER_PAUSE_MS 50
+#define WORKER_EMFILE_PAUSE_MS 100
+#define WORKER_PIPE_SIZE (256 * 1024)
+#define WORKER_PIPES_CACHED 64
+
+static bool worker_client_local(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+		return IN6_IS_ADDR_LOOPBACK(a) ||
+		       (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return false;
+}
+
+static void worker_listeners_enable(struct worker *w, bool on)
+{
+	for (size_t i = 0; i < w->nlisteners; i++) {
+		struct listener *l = &w->listeners[i];
+
+		if (l->io.fd < 0 || l->paused == !on)
+			continue;
+		if (loop_io_mod(w->loop, &l->io, on ? EPOLLIN : 0) == 0)
+			l->paused = !on;
+	}
+}
+
+static void worker_pause(struct worker *w, unsigned ms)
+{
+	worker_listeners_enable(w, false);
+	loop_timer_set(w->loop, &w->accept_timer, ms);
+}
+
+static void worker_accept_timer_cb(struct timer *t)
+{
+	struct worker *w = container_of(t, struct worker, accept_timer);
+
+	if (w->stopping)
+		return;
+	if (__atomic_load_n(&w->gw->active, __ATOMIC_RELAXED) >= w->conf->max_sessions) {
+		loop_timer_set(w->loop, t, WORKER_PAUSE_MS);
+		return;
+	}
+	worker_listeners_enable(w, true);
+}
+
+void worker_session_closed(struct worker *w)
+{
+	if (w->stopping) {
+		if (w->nsessions == 0)
+			loop_stop(w->loop);
+		return;
+	}
+	if (timer_armed(&w->accept_timer) &&
+	    __atomic_load_n(&w->gw->active, __ATOMIC_RELAXED) < w->conf->max_sessions) {
+		loop_timer_cancel(w->loop, &w->accept_timer);
+		worker_listeners_enable(w, true);
+	}
+}
+
+/* Client stage (before any byte is read): with no rules only loopback
+ * clients; with rules, a client no pass rule can match is closed now. */
+static bool worker_client_allowed(struct worker *w, const struct sockaddr *sa)
+{
+	if (w->conf->nrules == 0)
+		return worker_client_local(sa);
+	return rules_client_may_pass(w->conf->rules, w->conf->nrules, sa);
+}
+
+static void worker_accept_cb(struct loop_io *io, uint32_t events)
+{
+	struct listener *l = container_of(io, struct listener, io);
+	struct worker *w = l->w;
+
+	(void)events;
+	for (int i = 0; i < WORKER_ACCEPT_BATCH; i++) {
+		union {
+			struct sockaddr sa;
+			struct sockaddr_storage ss;
+		} peer;
+		socklen_t len = sizeof(peer);
+		int fd;
+
+		if (__atomic_load_n(&w->gw->active, __ATOMIC_RELAXED) >= w->conf->max_sessions) {
+			/* At the limit: leave new clients in the backlog. */
+			worker_pause(w, WORKER_PAUSE_MS);
+			return;
+		}
+		fd = accept4(io->fd, &peer.sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+				continue;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				log_warn("worker %u: accept paused", w->id);
+				worker_pause(w, WORKER_EMFILE_PAUSE_MS);
+			}
+			return;
+		}
+		if (!worker_client_allowed(w, &peer.sa)) {
+			char a[64];
+
+			log_info("client %s refused: %s", sockaddr_format(&peer.sa, a, sizeof(a)),
+				 w->conf->nrules ? "no rule lets it pass"
+						 : "not loopback and no rules configured");
+			STAT_ADD(w, refused, 1);
+			close(fd);
+			continue;
+		}
+		__atomic_fetch_add(&w->gw->active, 1, __ATOMIC_RELAXED);
+		session_new(w, fd, &peer.sa, len);
+	}
+}
+
+static int worker_listen_one(struct worker *w, const struct sockaddr *sa, socklen_t salen)
+{
+	struct listener *l, *nl;
+	int fd, one = 1;
+	char a[64];
+
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* Every worker binds its own socket; the kernel spreads clients. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+		goto fail;
+	if (sa->sa_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+		goto fail;
+	if (bind(fd, sa, salen) < 0 || listen(fd, WORKER_BACKLOG) < 0)
+		goto fail;
+	nl = realloc(w->listeners, (w->nlisteners + 1) * sizeof(*nl));
+	if (nl == NULL)
+		goto fail;
+	w->listeners = nl;
+	l = &nl[w->nlisteners];
+	memset(l, 0, sizeof(*l));
+	l->w = w;
+	l->io.fd = fd;
+	l->io.cb = worker_accept_cb;
+	memcpy(&l->addr, sa, salen);
+	w->nlisteners++;
+	return 0;
+fail:
+	log_warn("listen on %s", sockaddr_format(sa, a, sizeof(a)));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* `listen IFNAME:PORT`: every address the interface has now (IPv6
+ * link-local skipped).  Following changes is netwatch's job. */
+static int worker_listen_if(struct worker *w, const struct conf_listen *cl)
+{
+	struct ifaddrs *ifa, *i;
+	int n = 0;
+
+	if (getifaddrs(&ifa) < 0) {
+		log_warn("getifaddrs");
+		return -1;
+	}
+	for (i = ifa; i != NULL; i = i->ifa_next) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+
+		if (i->ifa_addr == NULL || strcmp(i->ifa_name, cl->ifname) != 0)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET) {
+			len = sizeof(struct sockaddr_in);
+			memcpy(&ss, i->ifa_addr, len);
+			((struct sockaddr_in *)&ss)->sin_port = htons(cl->port);
+		} else if (i->ifa_addr->sa_family == AF_INET6) {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+			len = sizeof(struct sockaddr_in6);
+			memcpy(&ss, i->ifa_addr, len);
+			if (IN6_IS_ADDR_LINKLOCAL(&s6->sin6_addr))
+				continue;
+			s6->sin6_port = htons(cl->port);
+		} else {
+			continue;
+		}
+		if (worker_listen_one(w, (struct sockaddr *)&ss, len) < 0) {
+			freeifaddrs(ifa);
+			return -1;
+		}
+		n++;
+	}
+	freeifaddrs(ifa);
+	if (n == 0) {
+		log_warnx("listen %s:%u: interface has no usable address", cl->ifname, cl->port);
+		return -1;
+	}
+	return 0;
+}
+
+int worker_open_listeners(struct worker *w)
+{
+	for (size_t i = 0; i < w->conf->nlisten; i++) {
+		const struct conf_listen *cl = &w->conf->listen[i];
+		int rc = cl->ifname[0] ? worker_listen_if(w, cl)
+				       : worker_listen_one(w, (const struct sockaddr *)&cl->ss,
+							   cl->sslen);
+
+		if (rc < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < w->nlisteners; i++)
+		if (loop_io_add(w->loop, &w->listeners[i].io, EPOLLIN) < 0)
+			return -1;
+	return 0;
+}
+
+static void worker_close_listeners(struct worker *w)
+{
+	for (size_t i = 0; i < w->nlisteners; i++)
+		loop_io_close(w->loop, &w->listeners[i].io);
+}
+
+static void worker_drain_cb(struct timer *t)
+{
+	struct worker *w = container_of(t, struct worker, drain_timer);
+
+	while (w->sessions != NULL)
+		session_abort(w->sessions, "shutdown");
+	loop_stop(w->loop);
+}
+
+static void worker_inbox_cb(struct loop_io *io, uint32_t events)
+{
+	struct worker *w = container_of(io, struct worker, inbox);
+	uint64_t v;
+	struct conf *c;
+	bool stop;
+
+	(void)events;
+	if (read(io->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_warn("worker %u: inbox", w->id);
+	pthread_mutex_lock(&w->mu);
+	c = w->next_conf;
+	w->next_conf = NULL;
+	stop = w->want_stop;
+	pthread_mutex_unlock(&w->mu);
+	if (c != NULL) {
+		/* Live sessions keep the snapshot they started with. */
+		conf_unref(w->conf);
+		w->conf = c;
+	}
+	if (stop && !w->stopping) {
+		w->stopping = true;
+		loop_timer_cancel(w->loop, &w->accept_timer);
+		worker_close_listeners(w);
+		if (w->nsessions == 0)
+			loop_stop(w->loop);
+		else
+			loop_timer_set(w->loop, &w->drain_timer, w->gw->drain_ms);
+	}
+}
+
+int worker_init(struct worker *w, struct gw *gw, unsigned id)
+{
+	struct resolver_opts ro;
+
+	memset(w, 0, sizeof(*w));
+	w->id = id;
+	w->gw = gw;
+	w->conf = conf_ref(gw->conf);
+	w->inbox.fd = -1;
+	pthread_mutex_init(&w->mu, NULL);
+	w->accept_timer.cb = worker_accept_timer_cb;
+	w->drain_timer.cb = worker_drain_cb;
+	pipe_pool_init(&w->pipes, WORKER_PIPE_SIZE, WORKER_PIPES_CACHED);
+	w->loop = loop_new();
+	if (w->loop == NULL)
+		return -1;
+	memset(&ro, 0, sizeof(ro));
+	ro.servers = w->conf->nameservers;
+	ro.timeout_ms = w->conf->dns_timeout_ms;
+	ro.tries = w->conf->dns_tries;
+	ro.cache_size = w->conf->dns_cache_size;
+	ro.cache_max_ttl = w->conf->dns_cache_max_ttl;
+	ro.negative_ttl = w->conf->dns_negative_ttl;
+	w->resolver = resolver_new(w->loop, &ro);
+	if (w->resolver == NULL) {
+		log_warnx("worker %u: cannot start the resolver", id);
+		return -1;
+	}
+	w->inbox.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	w->inbox.cb = worker_inbox_cb;
+	if (w->inbox.fd < 0 || loop_io_add(w->loop, &w->inbox, EPOLLIN) < 0) {
+		log_warn("worker %u: eventfd", id);
+		return -1;
+	}
+	return 0;
+}
+
+static void worker_kick(struct worker *w)
+{
+	uint64_t one = 1;
+
+	if (write(w->inbox.fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("worker %u: kick", w->id);
+}
+
+void worker_post_conf(struct worker *w, struct conf *c)
+{
+	struct conf *old;
+
+	pthread_mutex_lock(&w->mu);
+	old = w->next_conf;
+	w->next_conf = conf_ref(c);
+	pthread_mutex_unlock(&w->mu);
+	if (old != NULL)
+		conf_unref(old);
+	worker_kick(w);
+}
+
+void worker_post_stop(struct worker *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->want_stop = true;
+	pthread_mutex_unlock(&w->mu);
+	worker_kick(w);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	loop_run(w->loop);
+	return NULL;
+}
+
+int worker_start(struct worker *w)
+{
+	return pthread_create(&w->thread, NULL, worker_main, w) == 0 ? 0 : -1;
+}
+
+void worker_join(struct worker *w)
+{
+	pthread_join(w->thread, NULL);
+}
+
+void worker_fini(struct worker *w)
+{
+	while (w->sessions != NULL)
+		session_abort(w->sessions, "shutdown");
+	worker_close_listeners(w);
+	free(w->listeners);
+	w->listeners = NULL;
+	if (w->resolver != NULL)
+		resolver_free(w->resolver);
+	pipe_pool_fini(&w->pipes);
+	if (w->loop != NULL) {
+		loop_io_close(w->loop, &w->inbox);
+		/* Run what sessions deferred (their frees) before the loop goes. */
+		loop_run_pending(w->loop);
+		loop_free(w->loop);
+	}
+	if (w->next_conf != NULL)
+		conf_unref(w->next_conf);
+	conf_unref(w->conf);
+	pthread_mutex_destroy(&w->mu);
+}

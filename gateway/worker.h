@@ -1,0 +1,89 @@
+/* worker — one thread, one event loop, its own listeners (SO_REUSEPORT), its
+ * own c-ares channel, pipe pool and sessions.  Workers share only atomic
+ * counters and reference-counted configuration snapshots with the main
+ * thread, which owns signals and reload. */
+#ifndef SOCKS64_WORKER_H
+#define SOCKS64_WORKER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "loop.h"
+#include "relay.h"
+
+struct conf;
+struct resolver;
+struct session;
+
+/* Counters written by one worker, read by the main thread (relaxed atomics). */
+struct worker_stats {
+	uint64_t accepted;
+	uint64_t refused; /* closed at accept: limits, client rules */
+	uint64_t ok; /* sessions that reached relaying */
+	uint64_t failed; /* failure replies */
+	uint64_t bytes_up; /* client -> destination */
+	uint64_t bytes_down; /* destination -> client */
+};
+
+struct gw {
+	struct conf *conf; /* main thread's current snapshot */
+	const char *conf_path; /* NULL: embedded default */
+	unsigned nworkers;
+	struct worker *workers;
+	unsigned long active; /* sessions open, all workers (atomic) */
+	uint64_t next_id; /* session ids (atomic) */
+	unsigned drain_ms; /* SIGTERM: how long live sessions may finish */
+};
+
+struct listener {
+	struct loop_io io;
+	struct worker *w;
+	struct sockaddr_storage addr;
+	bool paused;
+};
+
+struct worker {
+	unsigned id;
+	struct gw *gw;
+	pthread_t thread;
+	struct loop *loop;
+	struct resolver *resolver;
+	struct conf *conf; /* this worker's snapshot; sessions hold their own ref */
+	struct listener *listeners;
+	size_t nlisteners;
+	struct pipe_pool pipes;
+
+	/* Messages from the main thread: an eventfd plus mailbox under a lock. */
+	struct loop_io inbox;
+	pthread_mutex_t mu;
+	struct conf *next_conf;
+	bool want_stop;
+
+	bool stopping; /* listeners closed, draining */
+	struct timer accept_timer; /* resume accepting after a limit or EMFILE */
+	struct timer drain_timer;
+	struct session *sessions; /* intrusive list of live sessions */
+	unsigned long nsessions;
+	struct worker_stats st;
+};
+
+#define STAT_ADD(w, field, n) __atomic_fetch_add(&(w)->st.field, (n), __ATOMIC_RELAXED)
+#define STAT_GET(w, field) __atomic_load_n(&(w)->st.field, __ATOMIC_RELAXED)
+
+/* Open this worker's listening sockets (called from the main thread before
+ * the thread starts, so bind errors are fatal at start-up). */
+int worker_open_listeners(struct worker *w);
+int worker_init(struct worker *w, struct gw *gw, unsigned id);
+int worker_start(struct worker *w);
+/* From the main thread: hand over a new configuration / ask to stop. */
+void worker_post_conf(struct worker *w, struct conf *c);
+void worker_post_stop(struct worker *w);
+void worker_join(struct worker *w);
+void worker_fini(struct worker *w);
+
+/* From a session: one closed, so the limit may allow accepting again. */
+void worker_session_closed(struct worker *w);
+
+#endif
