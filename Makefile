@@ -5,6 +5,7 @@
 # own flags live in SOCKS64_* variables and are never overridden by them.
 
 VERSION    := 0.1.0
+.DEFAULT_GOAL := all
 
 prefix     ?= /usr/local
 exec_prefix ?= $(prefix)
@@ -63,6 +64,16 @@ HELPER_BINS := $(HELPER_SRCS:.c=)
 
 DEPS := $(CORE_OBJS:.o=.d) gateway/main.d $(UNIT_BINS:=.d) $(BENCH_BINS:=.d) $(HELPER_BINS:=.d)
 
+# Objects depend on a stamp named after the flags, so switching SANITIZE=1
+# (or CFLAGS) rebuilds everything instead of mixing builds.
+FLAGS_STAMP := .flags-$(shell printf '%s' '$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS)' | cksum | cut -d' ' -f1)
+
+$(FLAGS_STAMP):
+	@rm -f .flags-*
+	@touch $@
+
+$(CORE_OBJS) gateway/main.o $(UNIT_BINS) $(BENCH_BINS) $(HELPER_BINS): $(FLAGS_STAMP)
+
 .PHONY: all run check bench install uninstall clean deps format format-check unit \
 	test-bins
 
@@ -97,7 +108,7 @@ deps:
 	@sh tests/deps.sh
 
 run: deps $(DAEMON)
-	./$(DAEMON) -v
+	./$(DAEMON)
 
 check: deps test-bins format-check
 	@SANITIZE=$(SANITIZE) sh tests/run.sh
@@ -125,6 +136,6 @@ uninstall:
 
 clean:
 	rm -f $(CORE_OBJS) gateway/main.o $(CORE_LIB) $(DAEMON) $(UNIT_BINS) $(BENCH_BINS) \
-		$(HELPER_BINS) $(DEPS)
+		$(HELPER_BINS) $(DEPS) .flags-*
 
 -include $(DEPS)

@@ -198,7 +198,9 @@ static void resolver_sock_state(void *data, ares_socket_t fd, int readable, int 
 	if (events == 0) {
 		/* The loop owns (and closes) what it watches, c-ares closes
 		 * its own socket: we watch a duplicate, so each side closes
-		 * exactly one descriptor and the registration goes with both. */
+		 * exactly one descriptor.  c-ares closes its one right after
+		 * this call, which releases the socket and with it the epoll
+		 * registration, before the loop waits again. */
 		if (s != NULL) {
 			loop_io_close(r->loop, &s->io);
 			s->fd = ARES_SOCKET_BAD;
