@@ -37,6 +37,7 @@ endif
 
 CARES_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcares 2>/dev/null)
 CARES_LIBS   := $(shell $(PKG_CONFIG) --libs libcares 2>/dev/null || echo -lcares)
+CRYPT_LIBS   := $(shell $(PKG_CONFIG) --libs libcrypt 2>/dev/null || echo -lcrypt)
 CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS  := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 
@@ -77,7 +78,7 @@ $(CORE_OBJS) gateway/main.o $(UNIT_BINS) $(BENCH_BINS) $(HELPER_BINS): $(FLAGS_S
 .PHONY: all run check bench install uninstall clean deps format format-check unit \
 	test-bins
 
-all: $(DAEMON)
+all: $(DAEMON) $(SHIM_TARGETS)
 
 %.o: %.c
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
@@ -87,21 +88,21 @@ $(CORE_LIB): $(CORE_OBJS)
 	$(AR) rcs $@ $^
 
 $(DAEMON): gateway/main.o $(CORE_LIB)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ gateway/main.o $(CORE_LIB) $(CARES_LIBS) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ gateway/main.o $(CORE_LIB) $(CARES_LIBS) $(CRYPT_LIBS) $(LDLIBS)
 
 tests/unit/test_%: tests/unit/test_%.c $(CORE_LIB)
 	$(CC) $(ALL_CPPFLAGS) $(CMOCKA_CFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
-		$(CORE_LIB) $(CARES_LIBS) $(CMOCKA_LIBS) $(LDLIBS)
+		$(CORE_LIB) $(CARES_LIBS) $(CRYPT_LIBS) $(CMOCKA_LIBS) $(LDLIBS)
 
 tests/bench/%: tests/bench/%.c $(CORE_LIB)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CORE_LIB) $(CARES_LIBS) $(LDLIBS)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CORE_LIB) $(CARES_LIBS) $(CRYPT_LIBS) $(LDLIBS)
 
 tests/integration/%: tests/integration/%.c $(CORE_LIB)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CORE_LIB) $(CARES_LIBS) $(LDLIBS)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CORE_LIB) $(CARES_LIBS) $(CRYPT_LIBS) $(LDLIBS)
 
 unit: $(UNIT_BINS)
 
-test-bins: $(DAEMON) $(UNIT_BINS) $(BENCH_BINS) $(HELPER_BINS)
+test-bins: $(DAEMON) $(SHIM_TARGETS) $(UNIT_BINS) $(BENCH_BINS) $(HELPER_BINS)
 
 # deps: install whatever a fresh Debian machine lacks (root: apt-get).
 deps:
@@ -137,5 +138,8 @@ uninstall:
 clean:
 	rm -f $(CORE_OBJS) gateway/main.o $(CORE_LIB) $(DAEMON) $(UNIT_BINS) $(BENCH_BINS) \
 		$(HELPER_BINS) $(DEPS) .flags-*
+
+# The client shim's rules (libsocks64.so, the socks64 wrapper) live beside it.
+-include client-shim/shim.mk
 
 -include $(DEPS)

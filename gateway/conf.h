@@ -51,6 +51,8 @@ struct conf {
 	unsigned dns_negative_ttl; /* seconds, default 30 */
 
 	unsigned max_sessions; /* default 20000 */
+	unsigned max_sessions_per_client; /* per client address; 0: no limit (default) */
+	unsigned max_sessions_per_user; /* per authenticated user; 0: no limit (default) */
 	int log_level; /* enum log_level, default info */
 
 	uint8_t methods[3]; /* offered, in preference order (SOCKS5_METHOD_*) */

@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "quota.h"
 #include "log.h"
+#include "netstate.h"
 #include "loop.h"
 #include "socks_addr.h"
 #include "worker.h"
@@ -82,6 +84,20 @@ static void main_stats(struct main_ctx *m)
 		   (unsigned long long)t.bytes_up, (unsigned long long)t.bytes_down, log_dropped());
 }
 
+/* The gateway's own addresses, for the default refusal of clients that
+ * would use it to reach the router itself. */
+static void main_rescan(struct main_ctx *m)
+{
+	struct netstate *n = netstate_scan();
+
+	if (n == NULL) {
+		log_warn("cannot list the interfaces' addresses; keeping the previous list");
+		return;
+	}
+	netstate_unref(m->gw.net);
+	m->gw.net = n;
+}
+
 static void main_reload(struct main_ctx *m)
 {
 	char err[512];
@@ -98,8 +114,9 @@ static void main_reload(struct main_ctx *m)
 	}
 	if (!m->debug)
 		log_set_level(c->log_level);
+	main_rescan(m);
 	for (unsigned i = 0; i < m->gw.nworkers; i++)
-		worker_post_conf(&m->gw.workers[i], c);
+		worker_post_conf(&m->gw.workers[i], c, m->gw.net);
 	conf_unref(m->gw.conf);
 	m->gw.conf = c;
 	log_notice("reloaded %s (%zu rules); listeners and nameservers apply at restart",
@@ -223,10 +240,12 @@ int main(int argc, char **argv)
 		m.gw.nworkers = n > 0 ? (unsigned)n : 1;
 	}
 	m.gw.workers = calloc(m.gw.nworkers, sizeof(*m.gw.workers));
+	m.gw.quota = quota_new();
+	main_rescan(&m);
 	m.loop = loop_new();
 	m.sig.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	m.sig.cb = main_signal_cb;
-	if (m.gw.workers == NULL || m.loop == NULL || m.sig.fd < 0 ||
+	if (m.gw.workers == NULL || m.gw.quota == NULL || m.loop == NULL || m.sig.fd < 0 ||
 	    loop_io_add(m.loop, &m.sig, EPOLLIN) < 0) {
 		log_warn("start-up");
 		goto out;
@@ -269,6 +288,8 @@ out:
 		loop_free(m.loop);
 	}
 	free(m.gw.workers);
+	quota_free(m.gw.quota);
+	netstate_unref(m.gw.net);
 	conf_unref(m.gw.conf);
 	log_fini();
 	return rc;

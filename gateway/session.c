@@ -14,9 +14,12 @@
 
 #include "conf.h"
 #include "connect.h"
+#include "quota.h"
 #include "log.h"
+#include "netstate.h"
 #include "resolver.h"
 #include "rules.h"
+#include "socks4.h"
 #include "socks5.h"
 #include "worker.h"
 
@@ -36,6 +39,8 @@ struct session_hs {
 	int families_pending; /* RESOLVE_V4/V6 still unanswered */
 	unsigned ncand; /* addresses the resolver returned */
 	int dns_status; /* enum dns_status of the last failed family */
+	bool res_have[2]; /* RESOLVE: [0] IPv6, [1] IPv4 answered */
+	union dns_addr res_addr[2];
 	uint16_t inlen;
 	uint16_t outlen, outoff;
 	uint8_t in[SESSION_IN_MAX];
@@ -144,6 +149,7 @@ static void session_defer_cb(struct loop_defer *d)
 	s->defer_queued = false;
 	if (s->state == SS_CLOSED) {
 		conf_unref(s->conf);
+		free(s->user);
 		free(s);
 		return;
 	}
@@ -158,6 +164,34 @@ static void session_defer(struct session *s)
 	s->defer_queued = true;
 	s->defer.cb = session_defer_cb;
 	loop_defer(s->w->loop, &s->defer);
+}
+
+/* Key for max-sessions-per-client: the address without the port, IPv4 in
+ * its v4-mapped form so both families of one host count alike. */
+static void session_client_key(const struct session *s, uint8_t key[16])
+{
+	memset(key, 0, 16);
+	if (s->client.sa.sa_family == AF_INET) {
+		key[10] = key[11] = 0xff;
+		memcpy(key + 12, &s->client.v4.sin_addr, 4);
+	} else {
+		memcpy(key, &s->client.v6.sin6_addr, 16);
+	}
+}
+
+static void session_quota_release(struct session *s)
+{
+	uint8_t key[16];
+
+	if (s->limit_client) {
+		session_client_key(s, key);
+		quota_release(s->w->gw->quota, key, sizeof(key));
+		s->limit_client = false;
+	}
+	if (s->limit_user) {
+		quota_release(s->w->gw->quota, s->user, strlen(s->user) + 1);
+		s->limit_user = false;
+	}
 }
 
 static void session_log(struct session *s)
@@ -177,10 +211,11 @@ static void session_log(struct session *s)
 	else
 		strcpy(addr, "-");
 	log_msg(LOG_LVL_INFO,
-		"session=%llu client=%s cmd=%s target=%s addr=%s result=%s up=%llu down=%llu "
-		"dur_ms=%llu%s%s%s",
-		(unsigned long long)s->id, client, s->cmd ? session_cmd_str(s->cmd) : "-", target,
-		addr, s->result, (unsigned long long)s->up.bytes, (unsigned long long)s->down.bytes,
+		"session=%llu client=%s user=%s cmd=%s target=%s addr=%s result=%s up=%llu "
+		"down=%llu dur_ms=%llu%s%s%s",
+		(unsigned long long)s->id, client, s->user ? s->user : "-",
+		s->cmd ? session_cmd_str(s->cmd) : "-", target, addr, s->result,
+		(unsigned long long)s->up.bytes, (unsigned long long)s->down.bytes,
 		(unsigned long long)dur, s->reason ? " reason=\"" : "", s->reason ? s->reason : "",
 		s->reason ? "\"" : "");
 }
@@ -198,6 +233,7 @@ static void session_close(struct session *s, const char *result, const char *rea
 		s->reason = reason;
 	session_log(s);
 	s->state = SS_CLOSED;
+	session_quota_release(s);
 	session_hs_release(s);
 	loop_timer_cancel(w->loop, &s->timer);
 	relay_dir_release(&w->pipes, &s->up);
@@ -313,11 +349,25 @@ static void session_consume(struct session_hs *hs, size_t n)
 	hs->inlen -= (uint16_t)n;
 }
 
-/* Queue a failure reply; the session closes once it is written. */
-static void session_fail(struct session *s, uint8_t rep, const char *result, const char *reason)
+/* The reply in the client's protocol.  SOCKS4 (reply version 0) has only
+ * granted (90) or rejected (91) and cannot carry IPv6: a v6 BND is sent as
+ * zeros, which CONNECT clients ignore anyway. */
+static size_t session_build_reply(struct session *s, uint8_t rep, const struct socks_addr *bnd,
+				  uint8_t *buf, size_t cap)
+{
+	if (s->version == 4)
+		return socks4_build_reply(buf, cap, socks4_cd_from_rep(rep),
+					  bnd && bnd->atyp == SOCKS_ATYP_IPV4 ? bnd : NULL);
+	return socks5_build_reply(buf, cap, rep, bnd);
+}
+
+/* Queue a final reply; the session closes once it is written and the
+ * client has gone (or SESSION_LINGER_MS passed). */
+static void session_reply_close(struct session *s, uint8_t rep, const struct socks_addr *bnd,
+				const char *result, const char *reason)
 {
 	uint8_t buf[SOCKS5_REPLY_MAX];
-	size_t n = socks5_build_reply(buf, sizeof(buf), rep, NULL);
+	size_t n = session_build_reply(s, rep, bnd, buf, sizeof(buf));
 
 	s->rep = rep;
 	s->result = result;
@@ -329,38 +379,62 @@ static void session_fail(struct session *s, uint8_t rep, const char *result, con
 	session_advance(s);
 }
 
+static void session_fail(struct session *s, uint8_t rep, const char *result, const char *reason)
+{
+	session_reply_close(s, rep, NULL, result, reason);
+}
+
 /* ---- destination checks ------------------------------------------------- */
 
-/* The dialer's filter: every candidate address (literal or resolved) is
- * checked here, so a name cannot route around a CIDR rule. */
-static bool session_allow(struct dialer *d, const struct sockaddr *sa)
+/* Destination policy for one address (literal or resolved), so a name
+ * cannot route around a CIDR rule.  For clients that are not on the
+ * gateway's own loopback, special destinations (loopback, link-local,
+ * multicast, 0.0.0.0/8, the gateway's own addresses) need a pass rule that
+ * names them: a rule with a `to` list matched, `any` does not count. */
+static bool session_dst_allowed(struct session *s, const struct sockaddr *sa, uint8_t command)
 {
-	struct session_hs *hs = container_of(d, struct session_hs, dialer);
-	struct session *s = hs->s;
 	struct rule_query q;
 	const struct rule *r;
+	bool special;
+	char a[SOCKS_ADDR_STRLEN];
 
-	if (!s->client_local && sa_is_special(sa))
-		return false;
-	if (s->conf->nrules == 0)
-		return true; /* only loopback clients got this far */
+	special = !s->client_local && (sa_is_special(sa) || netstate_is_local(s->w->net, sa));
+	if (s->conf->nrules == 0) {
+		/* Only loopback clients get this far without rules. */
+		return !special;
+	}
 	memset(&q, 0, sizeof(q));
 	q.client = &s->client.sa;
 	q.dst = &s->dst;
 	q.dst_sa = sa;
-	q.command = RULE_CMD_CONNECT;
-	q.method = RULE_METHOD_NONE;
-	q.version = RULE_VERSION_5;
+	q.command = command;
+	q.method = s->method == SOCKS5_METHOD_USERNAME ? RULE_METHOD_USERNAME
+		   : s->method == SOCKS5_METHOD_GSSAPI ? RULE_METHOD_GSSAPI
+						       : RULE_METHOD_NONE;
+	q.version = s->version == 4 ? RULE_VERSION_4 : RULE_VERSION_5;
+	q.user = s->user;
 	r = rules_match(s->conf->rules, s->conf->nrules, &q);
 	if (r == NULL || !r->pass) {
-		char a[SOCKS_ADDR_STRLEN];
-
-		log_debug("session=%llu destination %s refused by %s%u", (unsigned long long)s->id,
-			  sockaddr_format(sa, a, sizeof(a)), r ? "rule at line " : "default deny",
-			  r ? r->line : 0);
+		log_info("session=%llu destination %s refused by %s %u", (unsigned long long)s->id,
+			 sockaddr_format(sa, a, sizeof(a)),
+			 r ? "block rule at line" : "default deny", r ? r->line : 0);
+		s->deny_line = r ? r->line : 0;
+		return false;
+	}
+	if (special && r->nto == 0) {
+		log_info("session=%llu destination %s is the gateway's own, loopback, link-local "
+			 "or multicast: rule at line %u passes it only with `to` naming it",
+			 (unsigned long long)s->id, sockaddr_format(sa, a, sizeof(a)), r->line);
 		return false;
 	}
 	return true;
+}
+
+static bool session_allow(struct dialer *d, const struct sockaddr *sa)
+{
+	struct session_hs *hs = container_of(d, struct session_hs, dialer);
+
+	return session_dst_allowed(hs->s, sa, RULE_CMD_CONNECT);
 }
 
 /* ---- connecting --------------------------------------------------------- */
@@ -404,7 +478,7 @@ static void session_connected(struct dialer *d, int fd, int err)
 	len = sizeof(bnd);
 	if (getsockname(fd, &bnd.sa, &len) < 0 || socks_addr_from_sockaddr(&ba, &bnd.sa) < 0)
 		memset(&ba, 0, sizeof(ba));
-	n = socks5_build_reply(buf, sizeof(buf), SOCKS5_REP_SUCCEEDED, &ba);
+	n = session_build_reply(s, SOCKS5_REP_SUCCEEDED, &ba, buf, sizeof(buf));
 	s->rep = SOCKS5_REP_SUCCEEDED;
 	session_queue(s, buf, n);
 	s->state = SS_REPLYING;
@@ -426,9 +500,59 @@ static void session_res_delay_cb(struct timer *t)
 	session_dial_start(hs->s);
 }
 
+/* RESOLVE (Tor's 0xF0 extension, used by the shim's name check): answer
+ * with one address of the name, the preferred family first. */
+static void session_resolve_done(struct session *s)
+{
+	struct session_hs *hs = s->hs;
+	int first = s->conf->prefer == CONF_PREFER_IPV4 ? 1 : 0;
+	union session_sa sa;
+	struct socks_addr ba;
+
+	for (int k = 0; k < 2; k++) {
+		int f = (first + k) % 2;
+
+		if (!hs->res_have[f])
+			continue;
+		memset(&sa, 0, sizeof(sa));
+		if (f == 0) {
+			sa.v6.sin6_family = AF_INET6;
+			sa.v6.sin6_addr = hs->res_addr[f].v6;
+		} else {
+			sa.v4.sin_family = AF_INET;
+			sa.v4.sin_addr = hs->res_addr[f].v4;
+		}
+		if (!session_dst_allowed(s, &sa.sa, RULE_CMD_RESOLVE)) {
+			session_fail(s, SOCKS5_REP_NOT_ALLOWED, "denied", "name not allowed");
+			return;
+		}
+		socks_addr_from_sockaddr(&ba, &sa.sa);
+		s->peer = sa;
+		session_reply_close(s, SOCKS5_REP_SUCCEEDED, &ba, "ok", NULL);
+		return;
+	}
+	session_fail(s, SOCKS5_REP_HOST_UNREACHABLE, "dns-fail",
+		     hs->dns_status == DNS_TIMEOUT ? "dns timeout" : "no such name");
+}
+
 static void session_add_answer(struct session *s, const struct dns_answer *a)
 {
 	struct session_hs *hs = s->hs;
+
+	if (s->cmd == SOCKS5_CMD_RESOLVE) {
+		int f = a->family == AF_INET6 ? 0 : 1;
+
+		hs->families_pending &= a->family == AF_INET6 ? ~RESOLVE_V6 : ~RESOLVE_V4;
+		if (a->status == DNS_OK && a->naddrs > 0) {
+			hs->res_have[f] = true;
+			hs->res_addr[f] = a->addrs[0];
+		} else {
+			hs->dns_status = (int)a->status;
+		}
+		if (hs->families_pending == 0)
+			session_resolve_done(s);
+		return;
+	}
 	int fam = a->family == AF_INET6 ? RESOLVE_V6 : RESOLVE_V4;
 	int preferred = s->conf->prefer == CONF_PREFER_IPV4 ? RESOLVE_V4 : RESOLVE_V6;
 
@@ -507,6 +631,37 @@ static void session_connect(struct session *s)
 		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error", "resolver: out of memory");
 }
 
+static void session_start_resolve(struct session *s)
+{
+	struct session_hs *hs = s->hs;
+
+	if (s->dst.atyp != SOCKS_ATYP_NAME) {
+		/* A literal resolves to itself (RFC 3089 §3 literals). */
+		int f = s->dst.atyp == SOCKS_ATYP_IPV6 ? 0 : 1;
+
+		hs->res_have[f] = true;
+		if (f == 0)
+			hs->res_addr[f].v6 = s->dst.u.v6;
+		else
+			hs->res_addr[f].v4 = s->dst.u.v4;
+		session_resolve_done(s);
+		return;
+	}
+	hs->families_pending = RESOLVE_V4 | RESOLVE_V6;
+	s->state = SS_RESOLVING;
+	for (int fam = AF_INET; fam != 0; fam = fam == AF_INET ? AF_INET6 : 0) {
+		struct dns_answer a;
+
+		if (resolver_cached(s->w->resolver, s->dst.u.name, fam, &a)) {
+			session_add_answer(s, &a);
+			if (s->state != SS_RESOLVING)
+				return;
+		}
+	}
+	if (resolver_lookup(s->w->resolver, &hs->query, s->dst.u.name, hs->families_pending) < 0)
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error", "resolver: out of memory");
+}
+
 /* ---- greeting and request ----------------------------------------------- */
 
 static void session_greeting(struct session *s)
@@ -516,6 +671,12 @@ static void session_greeting(struct session *s)
 	size_t used;
 	uint8_t m, out[2];
 
+	if (hs->inlen > 0 && hs->in[0] == SOCKS4_VERSION) {
+		/* SOCKS4/4a has no greeting: the request comes first. */
+		s->version = 4;
+		s->state = SS_REQUEST;
+		return;
+	}
 	switch (socks5_parse_greeting(hs->in, hs->inlen, &g, &used)) {
 	case CODEC_NEED_MORE:
 		return;
@@ -541,6 +702,45 @@ static void session_greeting(struct session *s)
 	s->state = SS_REQUEST;
 }
 
+static void session_request4(struct session *s)
+{
+	struct session_hs *hs = s->hs;
+	struct socks4_request r;
+	size_t used;
+
+	switch (socks4_parse_request(hs->in, hs->inlen, &r, &used)) {
+	case CODEC_NEED_MORE:
+		return;
+	case CODEC_ERR:
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "bad-request",
+			     "malformed SOCKS4 request");
+		return;
+	case CODEC_OK:
+		break;
+	}
+	session_consume(hs, used);
+	s->cmd = r.cmd;
+	s->dst = r.dst;
+	/* The SOCKS4 user id is the client's claim, not a login: rules may
+	 * match it (`user`), logs show it. */
+	if (r.userid[0] != '\0' && (s->user = strdup(r.userid)) == NULL) {
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error", "out of memory");
+		return;
+	}
+	loop_timer_set(s->w->loop, &s->timer, s->conf->connect_timeout_ms);
+	if (r.cmd != SOCKS4_CMD_CONNECT) {
+		session_fail(s, SOCKS5_REP_CMD_NOT_SUPPORTED, "bad-request",
+			     "command not supported");
+		return;
+	}
+	if (socks_addr_is_synthetic_v4(&s->dst)) {
+		session_fail(s, SOCKS5_REP_NOT_ALLOWED, "denied",
+			     "destination in 0.0.0.0/8 (SOCKS4 without a 4a name)");
+		return;
+	}
+	session_connect(s);
+}
+
 static void session_request(struct session *s)
 {
 	struct session_hs *hs = s->hs;
@@ -564,6 +764,10 @@ static void session_request(struct session *s)
 	s->dst = r.dst;
 	/* The handshake timer now covers resolving and connecting. */
 	loop_timer_set(s->w->loop, &s->timer, s->conf->connect_timeout_ms);
+	if (r.cmd == SOCKS5_CMD_RESOLVE && s->conf->allow_resolve) {
+		session_start_resolve(s);
+		return;
+	}
 	if (r.cmd != SOCKS5_CMD_CONNECT) {
 		session_fail(s, SOCKS5_REP_CMD_NOT_SUPPORTED, "bad-request",
 			     "command not supported");
@@ -669,6 +873,8 @@ static void session_advance(struct session *s)
 				return;
 			if (s->state == SS_GREETING)
 				session_greeting(s);
+			else if (s->version == 4)
+				session_request4(s);
 			else
 				session_request(s);
 			if (s->state == before && s->state != SS_CLOSED) {
@@ -805,6 +1011,8 @@ void session_new(struct worker *w, int fd, const struct sockaddr *sa, socklen_t 
 	s->t_start = s->t_active = loop_now(w->loop);
 	s->result = "closed";
 	s->state = SS_GREETING;
+	s->version = 5;
+	s->method = SOCKS5_METHOD_NONE;
 	if (salen > sizeof(s->client))
 		salen = sizeof(s->client);
 	memcpy(&s->client, sa, salen);
@@ -829,6 +1037,17 @@ void session_new(struct worker *w, int fd, const struct sockaddr *sa, socklen_t 
 		return;
 	}
 	loop_timer_set(w->loop, &s->timer, s->conf->handshake_timeout_ms);
+	if (s->conf->max_sessions_per_client) {
+		uint8_t key[16];
+
+		session_client_key(s, key);
+		if (!quota_acquire(w->gw->quota, key, sizeof(key),
+				   s->conf->max_sessions_per_client)) {
+			session_close(s, "denied", "max-sessions-per-client reached");
+			return;
+		}
+		s->limit_client = true;
+	}
 	/* Data usually arrives with the connection: try at once. */
 	s->cend.readable = true;
 	s->cend.writable = true;

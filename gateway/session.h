@@ -58,6 +58,12 @@ struct session {
 	uint8_t state; /* enum session_state */
 	uint8_t cmd;
 	uint8_t rep; /* last reply code sent */
+	uint8_t version; /* 4 or 5 */
+	uint8_t method; /* SOCKS5_METHOD_* chosen */
+	bool limit_client; /* counted in max-sessions-per-client */
+	bool limit_user; /* counted in max-sessions-per-user */
+	unsigned deny_line; /* rule that refused, for the log */
+	char *user; /* authenticated user or SOCKS4 user id; NULL if none */
 	const char *result; /* log: ok, denied, dns-fail, refused, ... */
 	const char *reason; /* log: why it ended */
 	union session_sa client;

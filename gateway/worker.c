@@ -12,6 +12,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "netstate.h"
 #include "resolver.h"
 #include "rules.h"
 #include "session.h"
@@ -255,6 +256,7 @@ static void worker_inbox_cb(struct loop_io *io, uint32_t events)
 	struct worker *w = container_of(io, struct worker, inbox);
 	uint64_t v;
 	struct conf *c;
+	struct netstate *n;
 	bool stop;
 
 	(void)events;
@@ -263,12 +265,18 @@ static void worker_inbox_cb(struct loop_io *io, uint32_t events)
 	pthread_mutex_lock(&w->mu);
 	c = w->next_conf;
 	w->next_conf = NULL;
+	n = w->next_net;
+	w->next_net = NULL;
 	stop = w->want_stop;
 	pthread_mutex_unlock(&w->mu);
 	if (c != NULL) {
 		/* Live sessions keep the snapshot they started with. */
 		conf_unref(w->conf);
 		w->conf = c;
+	}
+	if (n != NULL) {
+		netstate_unref(w->net);
+		w->net = n;
 	}
 	if (stop && !w->stopping) {
 		w->stopping = true;
@@ -289,6 +297,7 @@ int worker_init(struct worker *w, struct gw *gw, unsigned id)
 	w->id = id;
 	w->gw = gw;
 	w->conf = conf_ref(gw->conf);
+	w->net = netstate_ref(gw->net);
 	w->inbox.fd = -1;
 	pthread_mutex_init(&w->mu, NULL);
 	w->accept_timer.cb = worker_accept_timer_cb;
@@ -326,16 +335,20 @@ static void worker_kick(struct worker *w)
 		log_warn("worker %u: kick", w->id);
 }
 
-void worker_post_conf(struct worker *w, struct conf *c)
+void worker_post_conf(struct worker *w, struct conf *c, struct netstate *n)
 {
 	struct conf *old;
+	struct netstate *oldn;
 
 	pthread_mutex_lock(&w->mu);
 	old = w->next_conf;
+	oldn = w->next_net;
 	w->next_conf = conf_ref(c);
+	w->next_net = netstate_ref(n);
 	pthread_mutex_unlock(&w->mu);
 	if (old != NULL)
 		conf_unref(old);
+	netstate_unref(oldn);
 	worker_kick(w);
 }
 
@@ -383,6 +396,8 @@ void worker_fini(struct worker *w)
 	}
 	if (w->next_conf != NULL)
 		conf_unref(w->next_conf);
+	netstate_unref(w->next_net);
+	netstate_unref(w->net);
 	conf_unref(w->conf);
 	pthread_mutex_destroy(&w->mu);
 }

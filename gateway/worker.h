@@ -14,6 +14,8 @@
 #include "relay.h"
 
 struct conf;
+struct quota;
+struct netstate;
 struct resolver;
 struct session;
 
@@ -35,6 +37,8 @@ struct gw {
 	unsigned long active; /* sessions open, all workers (atomic) */
 	uint64_t next_id; /* session ids (atomic) */
 	unsigned drain_ms; /* SIGTERM: how long live sessions may finish */
+	struct netstate *net; /* main thread's current snapshot */
+	struct quota *quota; /* per-client / per-user session counts */
 };
 
 struct listener {
@@ -51,6 +55,7 @@ struct worker {
 	struct loop *loop;
 	struct resolver *resolver;
 	struct conf *conf; /* this worker's snapshot; sessions hold their own ref */
+	struct netstate *net; /* this worker's snapshot */
 	struct listener *listeners;
 	size_t nlisteners;
 	struct pipe_pool pipes;
@@ -59,6 +64,7 @@ struct worker {
 	struct loop_io inbox;
 	pthread_mutex_t mu;
 	struct conf *next_conf;
+	struct netstate *next_net;
 	bool want_stop;
 
 	bool stopping; /* listeners closed, draining */
@@ -78,7 +84,7 @@ int worker_open_listeners(struct worker *w);
 int worker_init(struct worker *w, struct gw *gw, unsigned id);
 int worker_start(struct worker *w);
 /* From the main thread: hand over a new configuration / ask to stop. */
-void worker_post_conf(struct worker *w, struct conf *c);
+void worker_post_conf(struct worker *w, struct conf *c, struct netstate *n);
 void worker_post_stop(struct worker *w);
 void worker_join(struct worker *w);
 void worker_fini(struct worker *w);
