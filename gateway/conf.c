@@ -5,6 +5,8 @@
  * The result is one immutable, reference-counted snapshot. */
 #include "conf.h"
 
+#include "auth_pass.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -55,7 +57,7 @@ static const struct conf_method {
 	bool available;
 } conf_methods[] = {
 	{"none", SOCKS5_METHOD_NONE, true},
-	{"username", SOCKS5_METHOD_USERNAME, false},
+	{"username", SOCKS5_METHOD_USERNAME, true},
 	{"gssapi", SOCKS5_METHOD_GSSAPI, false},
 };
 
@@ -553,6 +555,46 @@ static int conf_set_rule(struct conf *c, const struct conf_keyword *kw, char **w
 	return 0;
 }
 
+static int conf_set_users_file(struct conf *c, const struct conf_keyword *kw, char **words,
+			       size_t nwords, unsigned line, char *err, size_t errlen)
+{
+	(void)kw;
+	(void)nwords;
+	(void)line;
+	if (words[1][0] != '/') {
+		conf_err(err, errlen, "expected an absolute path");
+		return -1;
+	}
+	c->users_file = strdup(words[1]);
+	if (c->users_file == NULL) {
+		conf_err(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int conf_add_default_listeners(struct conf *c);
+
+/* Whole-file checks, after every line: the users file is read with the
+ * snapshot, so a reload re-reads it and a bad one keeps the old snapshot. */
+static int conf_finish(struct conf *c, const char *name, char *err, size_t errlen)
+{
+	bool username = memchr(c->methods, SOCKS5_METHOD_USERNAME, c->nmethods) != NULL;
+
+	if (c->nlisten == 0 && conf_add_default_listeners(c) < 0) {
+		conf_err(err, errlen, "%s: out of memory", name);
+		return -1;
+	}
+	if (!username)
+		return 0;
+	if (c->users_file == NULL) {
+		conf_err(err, errlen, "%s: auth username needs users-file", name);
+		return -1;
+	}
+	c->users = auth_users_load(c->users_file, err, errlen);
+	return c->users != NULL ? 0 : -1;
+}
+
 #define CONF_OFF(field) offsetof(struct conf, field)
 
 /* The keyword table: the whole configuration language.  Bounds of
@@ -589,6 +631,7 @@ static const struct conf_keyword conf_keywords[] = {
 	{"log-level", conf_set_log_level, 0, 0, 0, 1, 1, false},
 	{"auth", conf_set_auth, 0, 0, 0, 1, CONF_NELEM(conf_methods), false},
 	{"allow-resolve", conf_set_bool, CONF_OFF(allow_resolve), 0, 0, 1, 1, false},
+	{"users-file", conf_set_users_file, 0, 0, 0, 1, 1, false},
 	{"pass", conf_set_rule, 0, 0, 0, 0, 0, true},
 	{"block", conf_set_rule, 0, 0, 0, 0, 0, true},
 };
@@ -636,6 +679,8 @@ static void conf_free(struct conf *c)
 	free(c->rules);
 	free(c->listen);
 	free(c->nameservers);
+	auth_users_free(c->users);
+	free(c->users_file);
 	free(c->file);
 	free(c);
 }
@@ -794,10 +839,8 @@ static struct conf *conf_parse_buffer(char *text, const char *name, char *err, s
 			break;
 		p = nl + 1;
 	}
-	if (c->nlisten == 0 && conf_add_default_listeners(c) < 0) {
-		conf_err(err, errlen, "%s: out of memory", name);
+	if (conf_finish(c, name, err, errlen) < 0)
 		goto fail;
-	}
 	return c;
 
 fail:

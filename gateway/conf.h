@@ -13,6 +13,8 @@
 
 #include "rules.h"
 
+struct auth_users;
+
 enum conf_prefer {
 	CONF_PREFER_IPV6 = 0,
 	CONF_PREFER_IPV4,
@@ -58,6 +60,9 @@ struct conf {
 	uint8_t methods[3]; /* offered, in preference order (SOCKS5_METHOD_*) */
 	size_t nmethods; /* default: none */
 	bool allow_resolve; /* answer command 0xF0 (default no) */
+
+	char *users_file; /* RFC 1929 credentials: name:crypt-hash lines */
+	struct auth_users *users; /* loaded with the snapshot when username is offered */
 
 	struct rule *rules;
 	size_t nrules;

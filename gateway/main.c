@@ -12,8 +12,11 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <termios.h>
 #include <unistd.h>
 
+#include "auth_pass.h"
+#include "authq.h"
 #include "conf.h"
 #include "quota.h"
 #include "log.h"
@@ -33,12 +36,55 @@ struct main_ctx {
 
 static void main_usage(FILE *f)
 {
-	fprintf(f, "usage: socks64d [-f FILE] [-n] [-d] [-s] [-V]\n"
+	fprintf(f, "usage: socks64d [-f FILE] [-n] [-d] [-s] [-V] | -p NAME\n"
 		   "  -f FILE  configuration file (default: embedded loopback-only default)\n"
 		   "  -n       check the configuration and exit (0: valid, 1: invalid)\n"
 		   "  -d       debug logging\n"
 		   "  -s       log to syslog instead of stderr\n"
-		   "  -V       print the version and exit\n");
+		   "  -V       print the version and exit\n"
+		   "  -p NAME  read a password on standard input, print a users-file line\n");
+}
+
+/* `socks64d -p NAME`: one users-file line (RFC 1929 logins) for NAME, the
+ * password read from standard input without echo when it is a terminal. */
+static int main_hash_password(const char *name)
+{
+	char pw[AUTH_PASS_FIELD_MAX + 2], hash[AUTH_PASS_HASH_MAX];
+	struct termios old, quiet;
+	bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+	size_t n;
+	int rc = 1;
+
+	if (name[0] == '\0' || strlen(name) > AUTH_PASS_FIELD_MAX ||
+	    strpbrk(name, ": \t") != NULL) {
+		fprintf(stderr, "socks64d: bad user name '%s' (1-255 bytes, no ':' or blanks)\n",
+			name);
+		return 1;
+	}
+	if (tty) {
+		fprintf(stderr, "password for %s: ", name);
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	if (fgets(pw, sizeof(pw), stdin) == NULL)
+		pw[0] = '\0';
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	n = strcspn(pw, "\r\n");
+	pw[n] = '\0';
+	if (n == 0 || n > AUTH_PASS_FIELD_MAX) {
+		fprintf(stderr, "socks64d: the password must be 1-255 bytes\n");
+	} else if (auth_pass_hash(pw, hash, sizeof(hash)) < 0) {
+		perror("socks64d: crypt");
+	} else {
+		printf("%s:%s\n", name, hash);
+		rc = 0;
+	}
+	explicit_bzero(pw, sizeof(pw));
+	return rc;
 }
 
 /* Room for every session's two sockets and two pipes, plus listeners. */
@@ -175,7 +221,7 @@ int main(int argc, char **argv)
 	unsigned started = 0;
 
 	memset(&m, 0, sizeof(m));
-	while ((opt = getopt(argc, argv, "f:ndsVh")) != -1) {
+	while ((opt = getopt(argc, argv, "f:ndsVhp:")) != -1) {
 		switch (opt) {
 		case 'f':
 			path = optarg;
@@ -195,6 +241,8 @@ int main(int argc, char **argv)
 		case 'h':
 			main_usage(stdout);
 			return 0;
+		case 'p':
+			return main_hash_password(optarg);
 		default:
 			main_usage(stderr);
 			return 2;
@@ -241,12 +289,13 @@ int main(int argc, char **argv)
 	}
 	m.gw.workers = calloc(m.gw.nworkers, sizeof(*m.gw.workers));
 	m.gw.quota = quota_new();
+	m.gw.authq = authq_new(m.gw.nworkers > 1 ? 2 : 1);
 	main_rescan(&m);
 	m.loop = loop_new();
 	m.sig.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	m.sig.cb = main_signal_cb;
-	if (m.gw.workers == NULL || m.gw.quota == NULL || m.loop == NULL || m.sig.fd < 0 ||
-	    loop_io_add(m.loop, &m.sig, EPOLLIN) < 0) {
+	if (m.gw.workers == NULL || m.gw.quota == NULL || m.gw.authq == NULL || m.loop == NULL ||
+	    m.sig.fd < 0 || loop_io_add(m.loop, &m.sig, EPOLLIN) < 0) {
 		log_warn("start-up");
 		goto out;
 	}
@@ -280,6 +329,9 @@ int main(int argc, char **argv)
 	log_notice("socks64d stopped");
 	rc = 0;
 out_workers:
+	/* Verifier threads post to worker mailboxes: stop them first. */
+	authq_free(m.gw.authq);
+	m.gw.authq = NULL;
 	for (unsigned i = 0; i < started; i++)
 		worker_fini(&m.gw.workers[i]);
 out:
@@ -288,6 +340,7 @@ out:
 		loop_free(m.loop);
 	}
 	free(m.gw.workers);
+	authq_free(m.gw.authq);
 	quota_free(m.gw.quota);
 	netstate_unref(m.gw.net);
 	conf_unref(m.gw.conf);

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth_pass.h"
+#include "authq.h"
 #include "conf.h"
 #include "connect.h"
 #include "quota.h"
@@ -39,6 +41,7 @@ struct session_hs {
 	int families_pending; /* RESOLVE_V4/V6 still unanswered */
 	unsigned ncand; /* addresses the resolver returned */
 	int dns_status; /* enum dns_status of the last failed family */
+	struct authq_job *auth_job; /* password check in flight */
 	bool res_have[2]; /* RESOLVE: [0] IPv6, [1] IPv4 answered */
 	union dns_addr res_addr[2];
 	uint16_t inlen;
@@ -126,6 +129,11 @@ static void session_hs_stop_work(struct session *s)
 	resolver_cancel(s->w->resolver, &hs->query);
 	dialer_cancel(&hs->dialer);
 	loop_timer_cancel(s->w->loop, &hs->res_delay);
+	if (hs->auth_job != NULL) {
+		/* The verifier finishes anyway; its result is dropped. */
+		hs->auth_job->s = NULL;
+		hs->auth_job = NULL;
+	}
 }
 
 /* Handshake state goes after the current batch: its dialer's handles may
@@ -361,15 +369,11 @@ static size_t session_build_reply(struct session *s, uint8_t rep, const struct s
 	return socks5_build_reply(buf, cap, rep, bnd);
 }
 
-/* Queue a final reply; the session closes once it is written and the
+/* Queue final bytes; the session closes once they are written and the
  * client has gone (or SESSION_LINGER_MS passed). */
-static void session_reply_close(struct session *s, uint8_t rep, const struct socks_addr *bnd,
-				const char *result, const char *reason)
+static void session_close_after(struct session *s, const uint8_t *buf, size_t n, const char *result,
+				const char *reason)
 {
-	uint8_t buf[SOCKS5_REPLY_MAX];
-	size_t n = session_build_reply(s, rep, bnd, buf, sizeof(buf));
-
-	s->rep = rep;
 	s->result = result;
 	s->reason = reason;
 	s->state = SS_FAILING;
@@ -377,6 +381,16 @@ static void session_reply_close(struct session *s, uint8_t rep, const struct soc
 	session_queue(s, buf, n);
 	loop_timer_set(s->w->loop, &s->timer, SESSION_LINGER_MS);
 	session_advance(s);
+}
+
+static void session_reply_close(struct session *s, uint8_t rep, const struct socks_addr *bnd,
+				const char *result, const char *reason)
+{
+	uint8_t buf[SOCKS5_REPLY_MAX];
+	size_t n = session_build_reply(s, rep, bnd, buf, sizeof(buf));
+
+	s->rep = rep;
+	session_close_after(s, buf, n, result, reason);
 }
 
 static void session_fail(struct session *s, uint8_t rep, const char *result, const char *reason)
@@ -699,7 +713,105 @@ static void session_greeting(struct session *s)
 		loop_timer_set(s->w->loop, &s->timer, SESSION_LINGER_MS);
 		return;
 	}
+	s->method = m;
+	s->state = m == SOCKS5_METHOD_USERNAME ? SS_AUTH : SS_REQUEST;
+}
+
+/* RFC 1929: the credentials go to a verifier thread; the client waits. */
+static void session_auth(struct session *s)
+{
+	struct session_hs *hs = s->hs;
+	struct authq_job *j;
+	size_t used;
+	uint8_t fail[AUTH_PASS_REPLY_LEN];
+
+	j = calloc(1, sizeof(*j));
+	if (j == NULL) {
+		session_close(s, "error", "out of memory");
+		return;
+	}
+	switch (auth_pass_parse_request(hs->in, hs->inlen, &j->creds, &used)) {
+	case CODEC_NEED_MORE:
+		free(j);
+		return;
+	case CODEC_ERR:
+		free(j);
+		auth_pass_build_reply(fail, sizeof(fail), AUTH_PASS_STATUS_FAIL);
+		session_close_after(s, fail, sizeof(fail), "bad-request",
+				    "malformed username/password request");
+		return;
+	case CODEC_OK:
+		break;
+	}
+	/* The password leaves the input buffer at once. */
+	explicit_bzero(hs->in, used);
+	session_consume(hs, used);
+	j->w = s->w;
+	j->s = s;
+	j->conf = conf_ref(s->conf);
+	hs->auth_job = j;
+	s->state = SS_AUTH_WAIT;
+	authq_submit(s->w->gw->authq, j);
+}
+
+/* One line per failed login, at most five per ten seconds per worker: a
+ * password-guessing burst must not flood the log. */
+static void session_auth_log_failure(struct session *s, const char *name)
+{
+	struct worker *w = s->w;
+	uint64_t now = loop_now(w->loop);
+	char client[SOCKS_ADDR_STRLEN];
+
+	if (now - w->authfail_since >= 10000) {
+		if (w->authfail_quiet > 0)
+			log_msg(LOG_LVL_WARN, "%u more failed logins were not logged",
+				w->authfail_quiet);
+		w->authfail_since = now;
+		w->authfail_count = 0;
+		w->authfail_quiet = 0;
+	}
+	if (++w->authfail_count > 5) {
+		w->authfail_quiet++;
+		return;
+	}
+	log_msg(LOG_LVL_WARN, "session=%llu login failed for user '%s' from %s",
+		(unsigned long long)s->id, name,
+		sockaddr_format(&s->client.sa, client, sizeof(client)));
+}
+
+void session_auth_done(struct session *s, struct authq_job *j)
+{
+	uint8_t reply[AUTH_PASS_REPLY_LEN];
+
+	if (s->hs != NULL)
+		s->hs->auth_job = NULL;
+	if (s->state != SS_AUTH_WAIT)
+		return;
+	if (!j->ok) {
+		session_auth_log_failure(s, j->creds.name);
+		auth_pass_build_reply(reply, sizeof(reply), AUTH_PASS_STATUS_FAIL);
+		session_close_after(s, reply, sizeof(reply), "denied", "bad username or password");
+		return;
+	}
+	s->user = strdup(j->creds.name);
+	if (s->user == NULL) {
+		session_close(s, "error", "out of memory");
+		return;
+	}
+	if (s->conf->max_sessions_per_user) {
+		if (!quota_acquire(s->w->gw->quota, s->user, strlen(s->user) + 1,
+				   s->conf->max_sessions_per_user)) {
+			auth_pass_build_reply(reply, sizeof(reply), AUTH_PASS_STATUS_FAIL);
+			session_close_after(s, reply, sizeof(reply), "denied",
+					    "max-sessions-per-user reached");
+			return;
+		}
+		s->limit_user = true;
+	}
+	auth_pass_build_reply(reply, sizeof(reply), AUTH_PASS_STATUS_OK);
+	session_queue(s, reply, sizeof(reply));
 	s->state = SS_REQUEST;
+	session_advance(s);
 }
 
 static void session_request4(struct session *s)
@@ -868,11 +980,14 @@ static void session_advance(struct session *s)
 
 		switch (s->state) {
 		case SS_GREETING:
+		case SS_AUTH:
 		case SS_REQUEST:
 			if (session_flush(s) < 0)
 				return;
 			if (s->state == SS_GREETING)
 				session_greeting(s);
+			else if (s->state == SS_AUTH)
+				session_auth(s);
 			else if (s->version == 4)
 				session_request4(s);
 			else
@@ -885,6 +1000,7 @@ static void session_advance(struct session *s)
 					return;
 			}
 			continue;
+		case SS_AUTH_WAIT:
 		case SS_RESOLVING:
 		case SS_CONNECTING:
 			/* The client waits for its reply; its bytes stay queued. */
@@ -941,7 +1057,7 @@ static void session_client_cb(struct loop_io *io, uint32_t ev)
 	struct session *s = container_of(io, struct session, cio);
 
 	session_mark(&s->cend, ev);
-	if ((s->state == SS_RESOLVING || s->state == SS_CONNECTING) &&
+	if ((s->state == SS_RESOLVING || s->state == SS_CONNECTING || s->state == SS_AUTH_WAIT) &&
 	    (ev & (EPOLLHUP | EPOLLERR))) {
 		session_close(s, "closed", "client gone before reply");
 		return;
@@ -964,6 +1080,8 @@ static void session_timer_cb(struct timer *t)
 
 	switch (s->state) {
 	case SS_GREETING:
+	case SS_AUTH:
+	case SS_AUTH_WAIT:
 	case SS_REQUEST:
 		session_close(s, "timeout", "handshake timeout");
 		return;

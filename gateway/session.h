@@ -24,6 +24,8 @@ struct session_hs;
 
 enum session_state {
 	SS_GREETING,
+	SS_AUTH, /* RFC 1929 sub-negotiation */
+	SS_AUTH_WAIT, /* password being checked off the loop */
 	SS_REQUEST,
 	SS_RESOLVING,
 	SS_CONNECTING,
@@ -73,6 +75,9 @@ struct session {
 
 /* Take over an accepted, non-blocking client socket. */
 void session_new(struct worker *w, int fd, const struct sockaddr *sa, socklen_t salen);
+struct authq_job;
+/* A password check finished (worker thread, from the mailbox). */
+void session_auth_done(struct session *s, struct authq_job *j);
 /* End a session now (shutdown drain): logs and frees. */
 void session_abort(struct session *s, const char *reason);
 

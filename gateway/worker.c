@@ -10,6 +10,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "authq.h"
 #include "conf.h"
 #include "log.h"
 #include "netstate.h"
@@ -257,6 +258,7 @@ static void worker_inbox_cb(struct loop_io *io, uint32_t events)
 	uint64_t v;
 	struct conf *c;
 	struct netstate *n;
+	struct authq_job *done;
 	bool stop;
 
 	(void)events;
@@ -268,7 +270,17 @@ static void worker_inbox_cb(struct loop_io *io, uint32_t events)
 	n = w->next_net;
 	w->next_net = NULL;
 	stop = w->want_stop;
+	done = w->auth_done;
+	w->auth_done = NULL;
 	pthread_mutex_unlock(&w->mu);
+	while (done != NULL) {
+		struct authq_job *j = done;
+
+		done = j->next;
+		if (j->s != NULL)
+			session_auth_done(j->s, j);
+		authq_job_free(j);
+	}
 	if (c != NULL) {
 		/* Live sessions keep the snapshot they started with. */
 		conf_unref(w->conf);
@@ -352,6 +364,15 @@ void worker_post_conf(struct worker *w, struct conf *c, struct netstate *n)
 	worker_kick(w);
 }
 
+void worker_post_auth(struct worker *w, struct authq_job *j)
+{
+	pthread_mutex_lock(&w->mu);
+	j->next = w->auth_done;
+	w->auth_done = j;
+	pthread_mutex_unlock(&w->mu);
+	worker_kick(w);
+}
+
 void worker_post_stop(struct worker *w)
 {
 	pthread_mutex_lock(&w->mu);
@@ -398,6 +419,12 @@ void worker_fini(struct worker *w)
 		conf_unref(w->next_conf);
 	netstate_unref(w->next_net);
 	netstate_unref(w->net);
+	while (w->auth_done != NULL) {
+		struct authq_job *j = w->auth_done;
+
+		w->auth_done = j->next;
+		authq_job_free(j);
+	}
 	conf_unref(w->conf);
 	pthread_mutex_destroy(&w->mu);
 }

@@ -13,6 +13,8 @@
 #include "loop.h"
 #include "relay.h"
 
+struct authq;
+struct authq_job;
 struct conf;
 struct quota;
 struct netstate;
@@ -39,6 +41,7 @@ struct gw {
 	unsigned drain_ms; /* SIGTERM: how long live sessions may finish */
 	struct netstate *net; /* main thread's current snapshot */
 	struct quota *quota; /* per-client / per-user session counts */
+	struct authq *authq; /* password verifier threads */
 };
 
 struct listener {
@@ -65,6 +68,7 @@ struct worker {
 	pthread_mutex_t mu;
 	struct conf *next_conf;
 	struct netstate *next_net;
+	struct authq_job *auth_done; /* finished password checks */
 	bool want_stop;
 
 	bool stopping; /* listeners closed, draining */
@@ -73,6 +77,9 @@ struct worker {
 	struct session *sessions; /* intrusive list of live sessions */
 	unsigned long nsessions;
 	struct worker_stats st;
+	/* Failed-login log rate limit (session_auth_log_failure). */
+	uint64_t authfail_since;
+	unsigned authfail_count, authfail_quiet;
 };
 
 #define STAT_ADD(w, field, n) __atomic_fetch_add(&(w)->st.field, (n), __ATOMIC_RELAXED)
@@ -86,6 +93,8 @@ int worker_start(struct worker *w);
 /* From the main thread: hand over a new configuration / ask to stop. */
 void worker_post_conf(struct worker *w, struct conf *c, struct netstate *n);
 void worker_post_stop(struct worker *w);
+/* From a verifier thread: a finished password check. */
+void worker_post_auth(struct worker *w, struct authq_job *j);
 void worker_join(struct worker *w);
 void worker_fini(struct worker *w);
 

@@ -321,7 +321,7 @@ static void test_bad_values(void **state)
 		 "test.conf:1: log-level: expected err, warning, notice, info or debug"},
 		{"auth", "test.conf:1: auth: missing value"},
 		{"auth username",
-		 "test.conf:1: auth: auth method username is not available in this build"},
+		 "test.conf: auth username needs users-file"},
 		{"auth none gssapi",
 		 "test.conf:1: auth: auth method gssapi is not available in this build"},
 		{"auth none none", "test.conf:1: auth: method none given twice"},
