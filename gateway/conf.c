@@ -611,6 +611,8 @@ static const struct conf_keyword conf_keywords[] = {
 	{"idle-timeout", conf_set_duration_ms, CONF_OFF(idle_timeout_ms), 0, 168 * CONF_HOUR, 1, 1,
 	 false},
 	/* RFC 8305 §5: at least 10 ms, at most 2 s. */
+	{"bind-timeout", conf_set_duration_ms, CONF_OFF(bind_timeout_ms), 100, CONF_HOUR, 1, 1,
+	 false},
 	{"attempt-delay", conf_set_duration_ms, CONF_OFF(attempt_delay_ms), 10, 2 * CONF_SECOND, 1,
 	 1, false},
 	{"resolution-delay", conf_set_duration_ms, CONF_OFF(resolution_delay_ms), 0, CONF_SECOND, 1,
@@ -655,6 +657,7 @@ static struct conf *conf_new(const char *name)
 	c->handshake_timeout_ms = 10 * CONF_SECOND;
 	c->connect_timeout_ms = 10 * CONF_SECOND;
 	c->idle_timeout_ms = CONF_HOUR;
+	c->bind_timeout_ms = 2 * CONF_MINUTE; /* SOCKS4's original limit */
 	c->attempt_delay_ms = 250; /* RFC 8305 §5 recommended value */
 	c->resolution_delay_ms = 50; /* RFC 8305 §3 recommended value */
 	c->dns_timeout_ms = 2 * CONF_SECOND;

@@ -43,6 +43,7 @@ struct conf {
 	unsigned handshake_timeout_ms; /* default 10 s: greeting to request complete */
 	unsigned connect_timeout_ms; /* default 10 s: resolve + all connect attempts */
 	unsigned idle_timeout_ms; /* default 1 h; 0: never */
+	unsigned bind_timeout_ms; /* BIND: wait for the peer, default 2 min */
 	unsigned
 		attempt_delay_ms; /* RFC 8305 connection attempt delay, default 250 ms (10..2000) */
 	unsigned resolution_delay_ms; /* RFC 8305 §3, default 50 ms */

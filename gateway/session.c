@@ -6,6 +6,8 @@
  * after setup. */
 #include "session.h"
 
+#include "session_priv.h"
+
 #include <errno.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -25,33 +27,12 @@
 #include "socks5.h"
 #include "worker.h"
 
-#define SESSION_IN_MAX 1024
-#define SESSION_OUT_MAX (2 + SOCKS5_REPLY_MAX)
 /* After a failure reply: how long to wait for the client to close before
  * closing ourselves (RFC 1928 §6: no more than 10 seconds). */
 #define SESSION_LINGER_MS 2000
 
-/* Handshake-time state, freed when relaying starts. */
-struct session_hs {
-	struct session *s;
-	struct resolver_query query;
-	struct dialer dialer;
-	struct timer res_delay; /* RFC 8305 §3 resolution delay */
-	struct loop_defer defer;
-	int families_pending; /* RESOLVE_V4/V6 still unanswered */
-	unsigned ncand; /* addresses the resolver returned */
-	int dns_status; /* enum dns_status of the last failed family */
-	struct authq_job *auth_job; /* password check in flight */
-	bool res_have[2]; /* RESOLVE: [0] IPv6, [1] IPv4 answered */
-	union dns_addr res_addr[2];
-	uint16_t inlen;
-	uint16_t outlen, outoff;
-	uint8_t in[SESSION_IN_MAX];
-	uint8_t out[SESSION_OUT_MAX];
-};
-
 static void session_close(struct session *s, const char *result, const char *reason);
-static void session_advance(struct session *s);
+void session_advance(struct session *s);
 static void session_resolved(struct resolver_query *q, const struct dns_answer *a);
 static void session_connected(struct dialer *d, int fd, int err);
 static bool session_allow(struct dialer *d, const struct sockaddr *sa);
@@ -83,6 +64,14 @@ static bool sa_is_loopback(const struct sockaddr *sa)
 		return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
 	}
 	return false;
+}
+
+static bool sa_is_unspecified(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)sa)->sin_addr.s_addr == htonl(INADDR_ANY);
+	return sa->sa_family == AF_INET6 &&
+	       IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)sa)->sin6_addr);
 }
 
 /* Destinations a client from elsewhere must not reach through us by
@@ -129,6 +118,7 @@ static void session_hs_stop_work(struct session *s)
 	resolver_cancel(s->w->resolver, &hs->query);
 	dialer_cancel(&hs->dialer);
 	loop_timer_cancel(s->w->loop, &hs->res_delay);
+	bind_stop(s);
 	if (hs->auth_job != NULL) {
 		/* The verifier finishes anyway; its result is dropped. */
 		hs->auth_job->s = NULL;
@@ -306,7 +296,7 @@ static int session_flush(struct session *s)
 	return 0;
 }
 
-static void session_queue(struct session *s, const uint8_t *p, size_t n)
+void session_queue(struct session *s, const uint8_t *p, size_t n)
 {
 	struct session_hs *hs = s->hs;
 
@@ -360,8 +350,8 @@ static void session_consume(struct session_hs *hs, size_t n)
 /* The reply in the client's protocol.  SOCKS4 (reply version 0) has only
  * granted (90) or rejected (91) and cannot carry IPv6: a v6 BND is sent as
  * zeros, which CONNECT clients ignore anyway. */
-static size_t session_build_reply(struct session *s, uint8_t rep, const struct socks_addr *bnd,
-				  uint8_t *buf, size_t cap)
+size_t session_build_reply(struct session *s, uint8_t rep, const struct socks_addr *bnd,
+			   uint8_t *buf, size_t cap)
 {
 	if (s->version == 4)
 		return socks4_build_reply(buf, cap, socks4_cd_from_rep(rep),
@@ -383,8 +373,8 @@ static void session_close_after(struct session *s, const uint8_t *buf, size_t n,
 	session_advance(s);
 }
 
-static void session_reply_close(struct session *s, uint8_t rep, const struct socks_addr *bnd,
-				const char *result, const char *reason)
+void session_reply_close(struct session *s, uint8_t rep, const struct socks_addr *bnd,
+			 const char *result, const char *reason)
 {
 	uint8_t buf[SOCKS5_REPLY_MAX];
 	size_t n = session_build_reply(s, rep, bnd, buf, sizeof(buf));
@@ -393,7 +383,7 @@ static void session_reply_close(struct session *s, uint8_t rep, const struct soc
 	session_close_after(s, buf, n, result, reason);
 }
 
-static void session_fail(struct session *s, uint8_t rep, const char *result, const char *reason)
+void session_fail(struct session *s, uint8_t rep, const char *result, const char *reason)
 {
 	session_reply_close(s, rep, NULL, result, reason);
 }
@@ -405,14 +395,16 @@ static void session_fail(struct session *s, uint8_t rep, const char *result, con
  * gateway's own loopback, special destinations (loopback, link-local,
  * multicast, 0.0.0.0/8, the gateway's own addresses) need a pass rule that
  * names them: a rule with a `to` list matched, `any` does not count. */
-static bool session_dst_allowed(struct session *s, const struct sockaddr *sa, uint8_t command)
+bool session_dst_allowed(struct session *s, const struct sockaddr *sa, uint8_t command)
 {
 	struct rule_query q;
 	const struct rule *r;
 	bool special;
 	char a[SOCKS_ADDR_STRLEN];
 
-	special = !s->client_local && (sa_is_special(sa) || netstate_is_local(s->w->net, sa));
+	/* A BIND for "any peer" names no destination to protect. */
+	special = !s->client_local && !(command == RULE_CMD_BIND && sa_is_unspecified(sa)) &&
+		  (sa_is_special(sa) || netstate_is_local(s->w->net, sa));
 	if (s->conf->nrules == 0) {
 		/* Only loopback clients get this far without rules. */
 		return !special;
@@ -452,8 +444,6 @@ static bool session_allow(struct dialer *d, const struct sockaddr *sa)
 }
 
 /* ---- connecting --------------------------------------------------------- */
-
-static void session_start_relay(struct session *s);
 
 static void session_connected(struct dialer *d, int fd, int err)
 {
@@ -496,7 +486,7 @@ static void session_connected(struct dialer *d, int fd, int err)
 	s->rep = SOCKS5_REP_SUCCEEDED;
 	session_queue(s, buf, n);
 	s->state = SS_REPLYING;
-	session_start_relay(s);
+	session_start_relay(s, true);
 }
 
 static void session_dial_start(struct session *s)
@@ -535,6 +525,10 @@ static void session_resolve_done(struct session *s)
 		} else {
 			sa.v4.sin_family = AF_INET;
 			sa.v4.sin_addr = hs->res_addr[f].v4;
+		}
+		if (s->cmd == SOCKS5_CMD_BIND) {
+			bind_start(s, &sa.sa);
+			return;
 		}
 		if (!session_dst_allowed(s, &sa.sa, RULE_CMD_RESOLVE)) {
 			session_fail(s, SOCKS5_REP_NOT_ALLOWED, "denied", "name not allowed");
@@ -674,6 +668,25 @@ static void session_start_resolve(struct session *s)
 	}
 	if (resolver_lookup(s->w->resolver, &hs->query, s->dst.u.name, hs->families_pending) < 0)
 		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error", "resolver: out of memory");
+}
+
+/* BIND: the expected peer is a literal (0.0.0.0 or :: for "anyone") or a
+ * name resolved first. */
+static void session_bind_request(struct session *s)
+{
+	struct sockaddr_storage ss;
+
+	if (s->dst.atyp == SOCKS_ATYP_NAME) {
+		session_start_resolve(s);
+		return;
+	}
+	if (s->dst.atyp == SOCKS_ATYP_IPV4 && s->dst.u.v4.s_addr != htonl(INADDR_ANY) &&
+	    socks_addr_is_synthetic_v4(&s->dst)) {
+		session_fail(s, SOCKS5_REP_NOT_ALLOWED, "denied", "leaked synthetic address");
+		return;
+	}
+	socks_addr_to_sockaddr(&s->dst, &ss);
+	bind_start(s, (struct sockaddr *)&ss);
 }
 
 /* ---- greeting and request ----------------------------------------------- */
@@ -840,6 +853,10 @@ static void session_request4(struct session *s)
 		return;
 	}
 	loop_timer_set(s->w->loop, &s->timer, s->conf->connect_timeout_ms);
+	if (r.cmd == SOCKS4_CMD_BIND) {
+		session_bind_request(s);
+		return;
+	}
 	if (r.cmd != SOCKS4_CMD_CONNECT) {
 		session_fail(s, SOCKS5_REP_CMD_NOT_SUPPORTED, "bad-request",
 			     "command not supported");
@@ -880,6 +897,10 @@ static void session_request(struct session *s)
 		session_start_resolve(s);
 		return;
 	}
+	if (r.cmd == SOCKS5_CMD_BIND) {
+		session_bind_request(s);
+		return;
+	}
 	if (r.cmd != SOCKS5_CMD_CONNECT) {
 		session_fail(s, SOCKS5_REP_CMD_NOT_SUPPORTED, "bad-request",
 			     "command not supported");
@@ -904,15 +925,21 @@ static void session_request(struct session *s)
 
 static void session_io_cb(struct loop_io *io, uint32_t ev);
 
-static void session_start_relay(struct session *s)
+void session_start_relay(struct session *s, bool registered)
 {
+	uint32_t ev = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+	int rc;
+
 	s->uio.cb = session_io_cb;
 	s->uend.fd = s->uio.fd;
 	s->uend.readable = true;
 	s->uend.writable = true;
+	s->state = SS_REPLYING;
 	/* The dialer registered the fd under its own handle: point epoll at
 	 * ours and ask for both directions. */
-	if (loop_io_mod(s->w->loop, &s->uio, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) < 0) {
+	rc = registered ? loop_io_mod(s->w->loop, &s->uio, ev)
+			: loop_io_add(s->w->loop, &s->uio, ev);
+	if (rc < 0) {
 		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error", "epoll_ctl failed");
 		return;
 	}
@@ -971,7 +998,7 @@ static void session_relay(struct session *s)
 /* ---- dispatch ------------------------------------------------------------ */
 
 /* Run the current state's handler until it waits for I/O. */
-static void session_advance(struct session *s)
+void session_advance(struct session *s)
 {
 	/* Terminates: every pass either changes state, consumes input (bounded
 	 * by the handshake buffer) or returns to wait for I/O. */
@@ -1004,6 +1031,10 @@ static void session_advance(struct session *s)
 		case SS_RESOLVING:
 		case SS_CONNECTING:
 			/* The client waits for its reply; its bytes stay queued. */
+			return;
+		case SS_BIND_WAIT:
+			/* First reply out; the peer's connection moves us on. */
+			session_flush(s);
 			return;
 		case SS_REPLYING:
 			if (session_flush(s) != 0)
@@ -1057,7 +1088,8 @@ static void session_client_cb(struct loop_io *io, uint32_t ev)
 	struct session *s = container_of(io, struct session, cio);
 
 	session_mark(&s->cend, ev);
-	if ((s->state == SS_RESOLVING || s->state == SS_CONNECTING || s->state == SS_AUTH_WAIT) &&
+	if ((s->state == SS_RESOLVING || s->state == SS_CONNECTING || s->state == SS_AUTH_WAIT ||
+	     s->state == SS_BIND_WAIT) &&
 	    (ev & (EPOLLHUP | EPOLLERR))) {
 		session_close(s, "closed", "client gone before reply");
 		return;
@@ -1089,6 +1121,9 @@ static void session_timer_cb(struct timer *t)
 	case SS_CONNECTING:
 		session_fail(s, SOCKS5_REP_TTL_EXPIRED, "timeout", "connect timeout");
 		return;
+	case SS_BIND_WAIT:
+		session_fail(s, SOCKS5_REP_TTL_EXPIRED, "timeout", "BIND: no peer connected");
+		return;
 	case SS_RELAYING:
 		idle = now - s->t_active;
 		if (idle >= s->conf->idle_timeout_ms) {
@@ -1118,6 +1153,7 @@ void session_new(struct worker *w, int fd, const struct sockaddr *sa, socklen_t 
 		return;
 	}
 	s->hs->s = s;
+	s->hs->lio.fd = -1;
 	s->hs->query.cb = session_resolved;
 	s->hs->dialer.done = session_connected;
 	s->hs->dialer.allow = session_allow;

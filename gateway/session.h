@@ -29,6 +29,7 @@ enum session_state {
 	SS_REQUEST,
 	SS_RESOLVING,
 	SS_CONNECTING,
+	SS_BIND_WAIT, /* BIND: first reply sent, waiting for the peer */
 	SS_REPLYING,
 	SS_RELAYING,
 	SS_FAILING, /* failure reply queued; then SHUT_WR, drain, close */

@@ -1,0 +1,62 @@
+/* session_priv — what the session's command modules (bind, later udp)
+ * share with session.c.  Not for anything else. */
+#ifndef SOCKS64_SESSION_PRIV_H
+#define SOCKS64_SESSION_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "authq.h"
+#include "connect.h"
+#include "resolver.h"
+#include "session.h"
+
+#define SESSION_IN_MAX 1024
+#define SESSION_OUT_MAX (2 * SOCKS5_REPLY_MAX)
+
+/* Handshake-time state, freed when relaying starts. */
+struct session_hs {
+	struct session *s;
+	struct resolver_query query;
+	struct dialer dialer;
+	struct timer res_delay; /* RFC 8305 §3 resolution delay */
+	struct loop_defer defer;
+	int families_pending; /* RESOLVE_V4/V6 still unanswered */
+	unsigned ncand; /* addresses the resolver returned */
+	int dns_status; /* enum dns_status of the last failed family */
+	struct authq_job *auth_job; /* password check in flight */
+	bool res_have[2]; /* RESOLVE: [0] IPv6, [1] IPv4 answered */
+	union dns_addr res_addr[2];
+	struct loop_io lio; /* BIND: the listening socket */
+	union session_sa bind_peer; /* BIND: who may connect */
+	bool bind_any; /* BIND: the client named no peer */
+	uint16_t inlen;
+	uint16_t outlen, outoff;
+	uint8_t in[SESSION_IN_MAX];
+	uint8_t out[SESSION_OUT_MAX];
+};
+
+/* Queue bytes for the client (replies); written by the state machine. */
+void session_queue(struct session *s, const uint8_t *p, size_t n);
+/* Reply in the client's protocol (SOCKS4 or 5); 0 if it does not fit. */
+size_t session_build_reply(struct session *s, uint8_t rep, const struct socks_addr *bnd,
+			   uint8_t *buf, size_t cap);
+/* A final reply, then close; session_fail() is the same without BND. */
+void session_reply_close(struct session *s, uint8_t rep, const struct socks_addr *bnd,
+			 const char *result, const char *reason);
+void session_fail(struct session *s, uint8_t rep, const char *result, const char *reason);
+/* Rules and the default refusals for one destination address. */
+bool session_dst_allowed(struct session *s, const struct sockaddr *sa, uint8_t command);
+/* s->uio holds a connected socket and the success reply is queued: write it
+ * and start relaying.  registered: the fd is already in the epoll set. */
+void session_start_relay(struct session *s, bool registered);
+/* Run the state machine (after an external event changed the state). */
+void session_advance(struct session *s);
+
+/* bind.c: BIND (RFC 1928 §4, SOCKS4) once the expected peer's address is
+ * known (an unspecified address: any peer). */
+void bind_start(struct session *s, const struct sockaddr *peer);
+/* bind.c: the client gave up, or the session ends: close the listener. */
+void bind_stop(struct session *s);
+
+#endif
