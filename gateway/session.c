@@ -25,6 +25,7 @@
 #include "rules.h"
 #include "socks4.h"
 #include "socks5.h"
+#include "udp.h"
 #include "worker.h"
 
 /* After a failure reply: how long to wait for the client to close before
@@ -146,6 +147,7 @@ static void session_defer_cb(struct loop_defer *d)
 
 	s->defer_queued = false;
 	if (s->state == SS_CLOSED) {
+		udp_free(s);
 		conf_unref(s->conf);
 		free(s->user);
 		free(s);
@@ -195,11 +197,13 @@ static void session_quota_release(struct session *s)
 static void session_log(struct session *s)
 {
 	char client[SOCKS_ADDR_STRLEN], target[SOCKS_ADDR_STRLEN], addr[SOCKS_ADDR_STRLEN];
+	char extra[96] = "";
 	uint64_t dur = loop_now(s->w->loop) - s->t_start;
 
 	if (!log_enabled(LOG_LVL_INFO))
 		return;
 	sockaddr_format(&s->client.sa, client, sizeof(client));
+	udp_log_extra(s, extra, sizeof(extra));
 	if (s->dst.atyp != 0)
 		socks_addr_format(&s->dst, target, sizeof(target));
 	else
@@ -210,12 +214,12 @@ static void session_log(struct session *s)
 		strcpy(addr, "-");
 	log_msg(LOG_LVL_INFO,
 		"session=%llu client=%s user=%s cmd=%s target=%s addr=%s result=%s up=%llu "
-		"down=%llu dur_ms=%llu%s%s%s",
+		"down=%llu dur_ms=%llu%s%s%s%s",
 		(unsigned long long)s->id, client, s->user ? s->user : "-",
 		s->cmd ? session_cmd_str(s->cmd) : "-", target, addr, s->result,
 		(unsigned long long)s->up.bytes, (unsigned long long)s->down.bytes,
-		(unsigned long long)dur, s->reason ? " reason=\"" : "", s->reason ? s->reason : "",
-		s->reason ? "\"" : "");
+		(unsigned long long)dur, extra, s->reason ? " reason=\"" : "",
+		s->reason ? s->reason : "", s->reason ? "\"" : "");
 }
 
 /* The one teardown: logs once, closes every fd, frees after the batch. */
@@ -901,6 +905,10 @@ static void session_request(struct session *s)
 		session_bind_request(s);
 		return;
 	}
+	if (r.cmd == SOCKS5_CMD_UDP_ASSOCIATE) {
+		udp_start(s);
+		return;
+	}
 	if (r.cmd != SOCKS5_CMD_CONNECT) {
 		session_fail(s, SOCKS5_REP_CMD_NOT_SUPPORTED, "bad-request",
 			     "command not supported");
@@ -995,6 +1003,27 @@ static void session_relay(struct session *s)
 		session_defer(s);
 }
 
+static void session_udp_control(struct session *s)
+{
+	uint8_t sink[512];
+
+	while (s->cend.readable) {
+		ssize_t n = recv(s->cio.fd, sink, sizeof(sink), 0);
+
+		if (n > 0)
+			continue;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			s->cend.readable = false;
+			return;
+		}
+		session_close(s, NULL,
+			      n == 0 ? "control connection closed" : "control connection reset");
+		return;
+	}
+}
+
 /* ---- dispatch ------------------------------------------------------------ */
 
 /* Run the current state's handler until it waits for I/O. */
@@ -1035,6 +1064,17 @@ void session_advance(struct session *s)
 		case SS_BIND_WAIT:
 			/* First reply out; the peer's connection moves us on. */
 			session_flush(s);
+			return;
+		case SS_UDP:
+			/* The control connection only says "still here" (§7):
+			 * anything it sends is dropped, its end ends the
+			 * association. */
+			if (s->hs != NULL && s->hs->outlen > 0) {
+				if (session_flush(s) != 0)
+					return;
+				session_hs_release(s);
+			}
+			session_udp_control(s);
 			return;
 		case SS_REPLYING:
 			if (session_flush(s) != 0)
@@ -1125,6 +1165,7 @@ static void session_timer_cb(struct timer *t)
 		session_fail(s, SOCKS5_REP_TTL_EXPIRED, "timeout", "BIND: no peer connected");
 		return;
 	case SS_RELAYING:
+	case SS_UDP:
 		idle = now - s->t_active;
 		if (idle >= s->conf->idle_timeout_ms) {
 			session_close(s, NULL, "idle timeout");

@@ -30,6 +30,7 @@ enum session_state {
 	SS_RESOLVING,
 	SS_CONNECTING,
 	SS_BIND_WAIT, /* BIND: first reply sent, waiting for the peer */
+	SS_UDP, /* UDP ASSOCIATE: relaying datagrams while the control connection lives */
 	SS_REPLYING,
 	SS_RELAYING,
 	SS_FAILING, /* failure reply queued; then SHUT_WR, drain, close */
@@ -52,6 +53,7 @@ struct session {
 	struct conf *conf;
 	struct session *prev, *next; /* worker's list */
 	struct session_hs *hs;
+	struct udp_assoc *udp; /* UDP ASSOCIATE state */
 	uint64_t id;
 	uint64_t t_start, t_active;
 	struct timer timer;

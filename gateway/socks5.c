@@ -210,6 +210,25 @@ static bool socks5_addr_writable(const struct socks_addr *a)
 	}
 }
 
+/* ATYP ADDR PORT */
+static void socks5_put_addr(struct wbuf *w, const struct socks_addr *a)
+{
+	wbuf_u8(w, a->atyp);
+	switch (a->atyp) {
+	case SOCKS_ATYP_IPV4:
+		wbuf_bytes(w, &a->u.v4, sizeof(a->u.v4));
+		break;
+	case SOCKS_ATYP_IPV6:
+		wbuf_bytes(w, &a->u.v6, sizeof(a->u.v6));
+		break;
+	default:
+		wbuf_u8(w, a->namelen);
+		wbuf_bytes(w, a->u.name, a->namelen);
+		break;
+	}
+	wbuf_u16(w, a->port);
+}
+
 /* VER CODE RSV ATYP ADDR PORT; a must be writable. */
 static size_t socks5_build_msg(uint8_t *out, size_t cap, uint8_t code, const struct socks_addr *a)
 {
@@ -219,20 +238,40 @@ static size_t socks5_build_msg(uint8_t *out, size_t cap, uint8_t code, const str
 	wbuf_u8(&w, SOCKS5_VERSION);
 	wbuf_u8(&w, code);
 	wbuf_u8(&w, 0);
-	wbuf_u8(&w, a->atyp);
-	switch (a->atyp) {
-	case SOCKS_ATYP_IPV4:
-		wbuf_bytes(&w, &a->u.v4, sizeof(a->u.v4));
-		break;
-	case SOCKS_ATYP_IPV6:
-		wbuf_bytes(&w, &a->u.v6, sizeof(a->u.v6));
-		break;
-	default:
-		wbuf_u8(&w, a->namelen);
-		wbuf_bytes(&w, a->u.name, a->namelen);
-		break;
-	}
-	wbuf_u16(&w, a->port);
+	socks5_put_addr(&w, a);
+	return w.err ? 0 : w.len;
+}
+
+enum codec_status socks5_parse_udp(const uint8_t *in, size_t len, uint8_t *frag,
+				   struct socks_addr *dst, size_t *hdrlen)
+{
+	struct cur c;
+	uint16_t rsv;
+	uint8_t f, rep;
+	struct socks_addr a;
+
+	cur_init(&c, in, len);
+	/* §7: a datagram is whole; a short header is simply malformed. */
+	if (!cur_u16(&c, &rsv) || rsv != 0 || !cur_u8(&c, &f))
+		return CODEC_ERR;
+	if (socks5_parse_addr(&c, &a, &rep) != CODEC_OK)
+		return CODEC_ERR;
+	*frag = f;
+	*dst = a;
+	*hdrlen = c.off;
+	return CODEC_OK;
+}
+
+size_t socks5_build_udp_header(uint8_t *out, size_t cap, const struct socks_addr *src)
+{
+	struct wbuf w;
+
+	if (!socks5_addr_writable(src))
+		return 0;
+	wbuf_init(&w, out, cap);
+	wbuf_u16(&w, 0);
+	wbuf_u8(&w, 0);
+	socks5_put_addr(&w, src);
 	return w.err ? 0 : w.len;
 }
 

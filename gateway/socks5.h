@@ -89,6 +89,17 @@ size_t socks5_build_method_select(uint8_t *out, size_t cap, uint8_t method);
 size_t socks5_build_request(uint8_t *out, size_t cap, uint8_t cmd, const struct socks_addr *dst);
 size_t socks5_build_reply(uint8_t *out, size_t cap, uint8_t rep, const struct socks_addr *bnd);
 
+/* UDP datagram header (§7): RSV(2)=0 FRAG ATYP DST.ADDR DST.PORT, then
+ * data.  A datagram is whole, so anything short or malformed is CODEC_ERR
+ * (never NEED_MORE); names that are literals come back as ATYP 1/4.
+ * On CODEC_OK *hdrlen is where the data starts. */
+enum codec_status socks5_parse_udp(const uint8_t *in, size_t len, uint8_t *frag,
+				   struct socks_addr *dst, size_t *hdrlen);
+/* Header with FRAG 0 naming src (the remote end, in replies).  Returns its
+ * length, or 0 if it does not fit.  At most SOCKS5_UDP_HDR_MAX bytes. */
+size_t socks5_build_udp_header(uint8_t *out, size_t cap, const struct socks_addr *src);
+#define SOCKS5_UDP_HDR_MAX (3 + 1 + 1 + 255 + 2)
+
 /* errno of a failed outbound connect -> REP (RFC 1928 §6; table in
  * docs/replies.md):  ENETUNREACH, ENETDOWN -> 3; EHOSTUNREACH, EHOSTDOWN -> 4;
  * ECONNREFUSED, ECONNRESET -> 5; ETIMEDOUT -> 6; EACCES, EPERM -> 2;

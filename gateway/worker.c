@@ -409,6 +409,8 @@ void worker_fini(struct worker *w)
 	if (w->resolver != NULL)
 		resolver_free(w->resolver);
 	pipe_pool_fini(&w->pipes);
+	free(w->udp_bufs);
+	w->udp_bufs = NULL;
 	if (w->loop != NULL) {
 		loop_io_close(w->loop, &w->inbox);
 		/* Run what sessions deferred (their frees) before the loop goes. */

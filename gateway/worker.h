@@ -20,6 +20,7 @@ struct quota;
 struct netstate;
 struct resolver;
 struct session;
+struct udp_bufs;
 
 /* Counters written by one worker, read by the main thread (relaxed atomics). */
 struct worker_stats {
@@ -62,6 +63,7 @@ struct worker {
 	struct listener *listeners;
 	size_t nlisteners;
 	struct pipe_pool pipes;
+	struct udp_bufs *udp_bufs; /* recvmmsg/sendmmsg batch, made on first use */
 
 	/* Messages from the main thread: an eventfd plus mailbox under a lock. */
 	struct loop_io inbox;

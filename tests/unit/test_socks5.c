@@ -776,6 +776,76 @@ static void test_rep_str(void **state)
 	assert_string_equal(socks5_rep_str(0xff), "unassigned");
 }
 
+/* RFC 1928 §7 UDP header: round trips for every ATYP, a datagram is whole
+ * (short headers are errors, never "need more"), RSV must be zero, FRAG is
+ * reported for the caller to drop, literal names become addresses. */
+static void test_udp_header(void **state)
+{
+	struct socks_addr a, got;
+	uint8_t buf[SOCKS5_UDP_HDR_MAX + 8], frag;
+	size_t n, hl;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.atyp = SOCKS_ATYP_IPV4;
+	a.u.v4.s_addr = htonl(0xc6336401); /* 198.51.100.1 */
+	a.port = 5353;
+	n = socks5_build_udp_header(buf, sizeof(buf), &a);
+	assert_int_equal(n, 10);
+	memcpy(buf + n, "data", 4);
+	assert_int_equal(socks5_parse_udp(buf, n + 4, &frag, &got, &hl), CODEC_OK);
+	assert_int_equal(hl, 10);
+	assert_int_equal(frag, 0);
+	assert_int_equal(got.atyp, SOCKS_ATYP_IPV4);
+	assert_int_equal(got.port, 5353);
+	assert_memory_equal(&got.u.v4, &a.u.v4, 4);
+	/* Every shorter prefix is malformed, not incomplete. */
+	for (size_t k = 0; k < n; k++)
+		assert_int_equal(socks5_parse_udp(buf, k, &frag, &got, &hl), CODEC_ERR);
+
+	a.atyp = SOCKS_ATYP_IPV6;
+	inet_pton(AF_INET6, "2001:db8::53", &a.u.v6);
+	n = socks5_build_udp_header(buf, sizeof(buf), &a);
+	assert_int_equal(n, 22);
+	assert_int_equal(socks5_parse_udp(buf, n, &frag, &got, &hl), CODEC_OK);
+	assert_int_equal(got.atyp, SOCKS_ATYP_IPV6);
+	assert_memory_equal(&got.u.v6, &a.u.v6, 16);
+
+	assert_int_equal(socks_addr_set_name(&a, "www.v6.test", 11), SOCKS_NAME_OK);
+	n = socks5_build_udp_header(buf, sizeof(buf), &a);
+	assert_int_equal(n, 4 + 1 + 11 + 2);
+	assert_int_equal(socks5_parse_udp(buf, n, &frag, &got, &hl), CODEC_OK);
+	assert_int_equal(got.atyp, SOCKS_ATYP_NAME);
+	assert_string_equal(got.u.name, "www.v6.test");
+
+	/* FRAG is returned as sent. */
+	buf[2] = 0x81;
+	assert_int_equal(socks5_parse_udp(buf, n, &frag, &got, &hl), CODEC_OK);
+	assert_int_equal(frag, 0x81);
+	/* RSV != 0, unknown ATYP, empty name: refused. */
+	buf[2] = 0;
+	buf[1] = 1;
+	assert_int_equal(socks5_parse_udp(buf, n, &frag, &got, &hl), CODEC_ERR);
+	buf[1] = 0;
+	buf[3] = 0x05;
+	assert_int_equal(socks5_parse_udp(buf, n, &frag, &got, &hl), CODEC_ERR);
+	buf[3] = SOCKS_ATYP_NAME;
+	buf[4] = 0;
+	assert_int_equal(socks5_parse_udp(buf, n, &frag, &got, &hl), CODEC_ERR);
+
+	/* A literal sent as a name is a literal (RFC 3089 §3). */
+	{
+		const uint8_t lit[] = {0,   0,   0,   3,   9,   '1', '2', '7',
+				       '.', '0', '.', '0', '.', '1', 0,   53};
+
+		assert_int_equal(socks5_parse_udp(lit, sizeof(lit), &frag, &got, &hl), CODEC_OK);
+		assert_int_equal(got.atyp, SOCKS_ATYP_IPV4);
+	}
+	/* Builders: too small, or nothing to write. */
+	assert_int_equal(socks5_build_udp_header(buf, 5, &a), 0);
+	assert_int_equal(socks5_build_udp_header(buf, sizeof(buf), NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -805,6 +875,7 @@ int main(void)
 		cmocka_unit_test(test_build_too_small),
 		cmocka_unit_test(test_rep_from_errno),
 		cmocka_unit_test(test_rep_str),
+		cmocka_unit_test(test_udp_header),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL) != 0;
