@@ -37,11 +37,17 @@ endif
 
 CARES_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcares 2>/dev/null)
 CARES_LIBS   := $(shell $(PKG_CONFIG) --libs libcares 2>/dev/null || echo -lcares)
+NL_CFLAGS    := $(shell $(PKG_CONFIG) --cflags libnl-3.0 2>/dev/null)
+NL_LIBS      := $(shell $(PKG_CONFIG) --libs libnl-3.0 2>/dev/null || echo -lnl-3)
+GSS_CFLAGS   := $(shell $(PKG_CONFIG) --cflags krb5-gssapi 2>/dev/null)
+GSS_LIBS     := $(shell $(PKG_CONFIG) --libs krb5-gssapi 2>/dev/null || echo -lgssapi_krb5)
 CRYPT_LIBS   := $(shell $(PKG_CONFIG) --libs libcrypt 2>/dev/null || echo -lcrypt)
 CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS  := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 
-ALL_CPPFLAGS = $(SOCKS64_CPPFLAGS) $(CARES_CFLAGS) $(CPPFLAGS)
+ALL_CPPFLAGS = $(SOCKS64_CPPFLAGS) $(CARES_CFLAGS) $(NL_CFLAGS) $(GSS_CFLAGS) $(CPPFLAGS)
+# Everything the core archive may need at link time.
+CORE_LIBS    = $(CARES_LIBS) $(NL_LIBS) $(GSS_LIBS) $(CRYPT_LIBS)
 ALL_CFLAGS   = $(SOCKS64_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS  = $(SOCKS64_LDFLAGS) $(LDFLAGS)
 
@@ -75,6 +81,12 @@ $(FLAGS_STAMP):
 
 $(CORE_OBJS) gateway/main.o $(UNIT_BINS) $(BENCH_BINS) $(HELPER_BINS): $(FLAGS_STAMP)
 
+# The client shim's rules (libsocks64.so, the socks64 wrapper) live beside it,
+# the fuzzers' (clang, libFuzzer) beside them: included before the targets
+# that name their variables.
+-include client-shim/shim.mk
+-include tests/fuzz/fuzz.mk
+
 .PHONY: all run check bench install uninstall clean deps format format-check unit \
 	test-bins
 
@@ -88,17 +100,17 @@ $(CORE_LIB): $(CORE_OBJS)
 	$(AR) rcs $@ $^
 
 $(DAEMON): gateway/main.o $(CORE_LIB)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ gateway/main.o $(CORE_LIB) $(CARES_LIBS) $(CRYPT_LIBS) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ gateway/main.o $(CORE_LIB) $(CORE_LIBS) $(LDLIBS)
 
 tests/unit/test_%: tests/unit/test_%.c $(CORE_LIB)
 	$(CC) $(ALL_CPPFLAGS) $(CMOCKA_CFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
-		$(CORE_LIB) $(CARES_LIBS) $(CRYPT_LIBS) $(CMOCKA_LIBS) $(LDLIBS)
+		$(CORE_LIB) $(CORE_LIBS) $(CMOCKA_LIBS) $(LDLIBS)
 
 tests/bench/%: tests/bench/%.c $(CORE_LIB)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CORE_LIB) $(CARES_LIBS) $(CRYPT_LIBS) $(LDLIBS)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CORE_LIB) $(CORE_LIBS) $(LDLIBS)
 
 tests/integration/%: tests/integration/%.c $(CORE_LIB)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CORE_LIB) $(CARES_LIBS) $(CRYPT_LIBS) $(LDLIBS)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CORE_LIB) $(CORE_LIBS) $(LDLIBS)
 
 unit: $(UNIT_BINS)
 
@@ -138,8 +150,5 @@ uninstall:
 clean:
 	rm -f $(CORE_OBJS) gateway/main.o $(CORE_LIB) $(DAEMON) $(UNIT_BINS) $(BENCH_BINS) \
 		$(HELPER_BINS) $(DEPS) .flags-*
-
-# The client shim's rules (libsocks64.so, the socks64 wrapper) live beside it.
--include client-shim/shim.mk
 
 -include $(DEPS)

@@ -555,18 +555,25 @@ static int conf_set_rule(struct conf *c, const struct conf_keyword *kw, char **w
 	return 0;
 }
 
-static int conf_set_users_file(struct conf *c, const struct conf_keyword *kw, char **words,
-			       size_t nwords, unsigned line, char *err, size_t errlen)
+/* A string field at kw->off; `absolute` paths only when kw->min is 1. */
+static int conf_set_string(struct conf *c, const struct conf_keyword *kw, char **words,
+			   size_t nwords, unsigned line, char *err, size_t errlen)
 {
-	(void)kw;
+	char **field = (char **)(void *)((char *)c + kw->off);
+
 	(void)nwords;
 	(void)line;
-	if (words[1][0] != '/') {
+	if (kw->min == 1 && words[1][0] != '/') {
 		conf_err(err, errlen, "expected an absolute path");
 		return -1;
 	}
-	c->users_file = strdup(words[1]);
-	if (c->users_file == NULL) {
+	if (words[1][0] == '\0') {
+		conf_err(err, errlen, "empty value");
+		return -1;
+	}
+	free(*field);
+	*field = strdup(words[1]);
+	if (*field == NULL) {
 		conf_err(err, errlen, "out of memory");
 		return -1;
 	}
@@ -633,7 +640,11 @@ static const struct conf_keyword conf_keywords[] = {
 	{"log-level", conf_set_log_level, 0, 0, 0, 1, 1, false},
 	{"auth", conf_set_auth, 0, 0, 0, 1, CONF_NELEM(conf_methods), false},
 	{"allow-resolve", conf_set_bool, CONF_OFF(allow_resolve), 0, 0, 1, 1, false},
-	{"users-file", conf_set_users_file, 0, 0, 0, 1, 1, false},
+	{"users-file", conf_set_string, CONF_OFF(users_file), 1, 0, 1, 1, false},
+	{"user", conf_set_string, CONF_OFF(run_user), 0, 0, 1, 1, false},
+	{"stats-file", conf_set_string, CONF_OFF(stats_file), 1, 0, 1, 1, false},
+	{"stats-interval", conf_set_duration_ms, CONF_OFF(stats_interval_ms), CONF_SECOND,
+	 CONF_HOUR, 1, 1, false},
 	{"pass", conf_set_rule, 0, 0, 0, 0, 0, true},
 	{"block", conf_set_rule, 0, 0, 0, 0, 0, true},
 };
@@ -658,6 +669,7 @@ static struct conf *conf_new(const char *name)
 	c->connect_timeout_ms = 10 * CONF_SECOND;
 	c->idle_timeout_ms = CONF_HOUR;
 	c->bind_timeout_ms = 2 * CONF_MINUTE; /* SOCKS4's original limit */
+	c->stats_interval_ms = 15 * CONF_SECOND;
 	c->attempt_delay_ms = 250; /* RFC 8305 §5 recommended value */
 	c->resolution_delay_ms = 50; /* RFC 8305 §3 recommended value */
 	c->dns_timeout_ms = 2 * CONF_SECOND;
@@ -684,6 +696,8 @@ static void conf_free(struct conf *c)
 	free(c->nameservers);
 	auth_users_free(c->users);
 	free(c->users_file);
+	free(c->run_user);
+	free(c->stats_file);
 	free(c->file);
 	free(c);
 }

@@ -62,6 +62,10 @@ struct conf {
 	size_t nmethods; /* default: none */
 	bool allow_resolve; /* answer command 0xF0 (default no) */
 
+	char *run_user; /* `user`: drop root to this account after binding */
+	char *stats_file; /* Prometheus text file, rewritten every stats_interval_ms */
+	unsigned stats_interval_ms; /* default 15 s */
+
 	char *users_file; /* RFC 1929 credentials: name:crypt-hash lines */
 	struct auth_users *users; /* loaded with the snapshot when username is offered */
 

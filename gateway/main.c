@@ -22,7 +22,9 @@
 #include "log.h"
 #include "netstate.h"
 #include "loop.h"
+#include "service.h"
 #include "socks_addr.h"
+#include "stats.h"
 #include "worker.h"
 
 #define MAIN_DRAIN_MS 4000 /* inside procd's and systemd's 5 s stop timeouts */
@@ -31,6 +33,8 @@ struct main_ctx {
 	struct gw gw;
 	struct loop *loop;
 	struct loop_io sig;
+	struct timer stats_timer;
+	bool stats_failing; /* log a failing stats file once, not every time */
 	bool debug;
 };
 
@@ -112,22 +116,24 @@ static void main_raise_nofile(unsigned max_sessions)
 
 static void main_stats(struct main_ctx *m)
 {
-	struct worker_stats t = {0};
+	stats_log(&m->gw);
+}
 
-	for (unsigned i = 0; i < m->gw.nworkers; i++) {
-		struct worker *w = &m->gw.workers[i];
+static void main_stats_timer_cb(struct timer *t)
+{
+	struct main_ctx *m = container_of(t, struct main_ctx, stats_timer);
+	const char *path = m->gw.conf->stats_file;
 
-		t.accepted += STAT_GET(w, accepted);
-		t.refused += STAT_GET(w, refused);
-		t.ok += STAT_GET(w, ok);
-		t.bytes_up += STAT_GET(w, bytes_up);
-		t.bytes_down += STAT_GET(w, bytes_down);
+	if (path == NULL)
+		return;
+	if (stats_write_file(&m->gw, path) < 0) {
+		if (!m->stats_failing)
+			log_warn("stats file %s", path);
+		m->stats_failing = true;
+	} else {
+		m->stats_failing = false;
 	}
-	log_notice("stats: active=%lu accepted=%llu refused=%llu relayed=%llu up=%llu "
-		   "down=%llu log_dropped=%lu",
-		   __atomic_load_n(&m->gw.active, __ATOMIC_RELAXED), (unsigned long long)t.accepted,
-		   (unsigned long long)t.refused, (unsigned long long)t.ok,
-		   (unsigned long long)t.bytes_up, (unsigned long long)t.bytes_down, log_dropped());
+	loop_timer_set(m->loop, t, m->gw.conf->stats_interval_ms);
 }
 
 /* The gateway's own addresses, for the default refusal of clients that
@@ -153,9 +159,11 @@ static void main_reload(struct main_ctx *m)
 		log_notice("reload: running on the embedded default, nothing to reload");
 		return;
 	}
+	service_notify_reloading();
 	c = conf_load_file(m->gw.conf_path, err, sizeof(err));
 	if (c == NULL) {
 		log_err("reload failed, keeping the running configuration: %s", err);
+		service_notify("READY=1");
 		return;
 	}
 	if (!m->debug)
@@ -165,8 +173,10 @@ static void main_reload(struct main_ctx *m)
 		worker_post_conf(&m->gw.workers[i], c, m->gw.net);
 	conf_unref(m->gw.conf);
 	m->gw.conf = c;
-	log_notice("reloaded %s (%zu rules); listeners and nameservers apply at restart",
+	log_notice("reloaded %s (%zu rules); listeners, nameservers and user apply at restart",
 		   m->gw.conf_path, c->nrules);
+	loop_timer_set(m->loop, &m->stats_timer, 0);
+	service_notify("READY=1");
 }
 
 static void main_signal_cb(struct loop_io *io, uint32_t events)
@@ -187,6 +197,7 @@ static void main_signal_cb(struct loop_io *io, uint32_t events)
 		case SIGINT:
 			log_notice("signal %u: stopping (draining for up to %u ms)", si.ssi_signo,
 				   m->gw.drain_ms);
+			service_notify("STOPPING=1");
 			loop_stop(m->loop);
 			return;
 		default:
@@ -308,6 +319,12 @@ int main(int argc, char **argv)
 		}
 	}
 	started = m.gw.nworkers;
+	/* Every listener is bound: root is no longer needed. */
+	if (m.gw.conf->run_user != NULL &&
+	    service_drop_privileges(m.gw.conf->run_user, err, sizeof(err)) < 0) {
+		log_err("%s; exiting", err);
+		goto out_workers;
+	}
 	for (unsigned i = 0; i < m.gw.nworkers; i++) {
 		if (worker_start(&m.gw.workers[i]) < 0) {
 			log_err("cannot start worker thread %u", i);
@@ -320,6 +337,10 @@ int main(int argc, char **argv)
 		}
 	}
 	main_log_ready(&m);
+	service_notify("READY=1");
+	m.stats_timer.cb = main_stats_timer_cb;
+	if (m.gw.conf->stats_file != NULL)
+		loop_timer_set(m.loop, &m.stats_timer, 0);
 	loop_run(m.loop);
 	for (unsigned i = 0; i < m.gw.nworkers; i++)
 		worker_post_stop(&m.gw.workers[i]);
