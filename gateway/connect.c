@@ -100,6 +100,7 @@ static void dialer_attempt_cb(struct loop_io *io, uint32_t events)
 		int fd = io->fd;
 
 		io->fd = -1; /* ownership passes to the caller */
+		d->winner = a->sa;
 		dialer_finish(d, fd, 0);
 		return;
 	}

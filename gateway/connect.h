@@ -45,6 +45,7 @@ struct dialer {
 	unsigned attempt_delay_ms;
 	int err; /* most telling error so far */
 	unsigned denied; /* candidates refused by the filter */
+	struct sockaddr_in6 winner; /* the address that connected (AF_INET in the same space) */
 	struct timer delay;
 	struct dialer_attempt att[DIALER_MAX_ATTEMPTS];
 };

@@ -240,6 +240,9 @@ static enum relay_status relay_fill_buf(struct relay_dir *d, struct relay_end *s
 			d->eof = true;
 			break;
 		}
+		/* Short read: drained (edge-triggered epoll reports more). */
+		if ((size_t)n < RELAY_BUF_SIZE - d->boff - d->blen)
+			src->readable = false;
 		d->blen += (uint32_t)n;
 		*moved = true;
 		break;

@@ -326,6 +326,11 @@ static int session_read(struct session *s)
 		}
 		n = recv(s->cio.fd, hs->in + hs->inlen, sizeof(hs->in) - hs->inlen, 0);
 		if (n > 0) {
+			/* A short read drained the socket; edge-triggered epoll
+			 * reports every later arrival, so no recv() is spent
+			 * just to hear EAGAIN. */
+			if ((size_t)n < sizeof(hs->in) - hs->inlen)
+				s->cend.readable = false;
 			hs->inlen += (uint16_t)n;
 			return 1;
 		}
@@ -477,10 +482,7 @@ static void session_connected(struct dialer *d, int fd, int err)
 		return;
 	}
 	s->uio.fd = fd;
-	memset(&s->peer, 0, sizeof(s->peer));
-	len = sizeof(s->peer);
-	if (getpeername(fd, &s->peer.sa, &len) < 0)
-		memset(&s->peer, 0, sizeof(s->peer));
+	memcpy(&s->peer, &d->winner, sizeof(s->peer));
 	/* BND is where we connected from (RFC 1928 §6), in the
 	 * destination's family. */
 	len = sizeof(bnd);
@@ -940,7 +942,9 @@ void session_start_relay(struct session *s, bool registered)
 
 	s->uio.cb = session_io_cb;
 	s->uend.fd = s->uio.fd;
-	s->uend.readable = true;
+	/* Nothing can have come from the destination that epoll will not
+	 * report: registering (or re-registering) checks readiness. */
+	s->uend.readable = false;
 	s->uend.writable = true;
 	s->state = SS_REPLYING;
 	/* The dialer registered the fd under its own handle: point epoll at
@@ -1185,7 +1189,6 @@ static void session_timer_cb(struct timer *t)
 void session_new(struct worker *w, int fd, const struct sockaddr *sa, socklen_t salen)
 {
 	struct session *s = calloc(1, sizeof(*s));
-	int one = 1;
 
 	if (s == NULL || (s->hs = calloc(1, sizeof(*s->hs))) == NULL) {
 		free(s);
@@ -1218,7 +1221,7 @@ void session_new(struct worker *w, int fd, const struct sockaddr *sa, socklen_t 
 	s->cend.fd = fd;
 	s->uend.fd = -1;
 	s->timer.cb = session_timer_cb;
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* TCP_NODELAY comes from the listening socket. */
 
 	s->next = w->sessions;
 	if (w->sessions != NULL)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,8 @@ static int worker_listen_one(struct worker *w, const struct sockaddr *sa, sockle
 	if (sa->sa_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
 		goto fail;
+	/* Accepted sockets inherit it: one call here instead of one per client. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (bind(fd, sa, salen) < 0 || listen(fd, WORKER_BACKLOG) < 0)
 		goto fail;
 	nl = realloc(w->listeners, (w->nlisteners + 1) * sizeof(*nl));
