@@ -138,14 +138,51 @@ format:
 format-check:
 	@clang-format --dry-run -Werror $(FORMAT_SRCS) && echo "format-check: ok"
 
+# install: the daemon, its man pages and systemd unit (systemdunitdir=DIR
+# to place the unit elsewhere; its paths are rewritten to sbindir and
+# sysconfdir), the client shim and wrapper with theirs when they were built,
+# and the example configurations -- never over a file that is already there.
 install: all
-	$(INSTALL) -d $(DESTDIR)$(sbindir) $(DESTDIR)$(sysconfdir)/socks64
+	$(INSTALL) -d $(DESTDIR)$(sbindir) $(DESTDIR)$(sysconfdir)/socks64 \
+		$(DESTDIR)$(mandir)/man5 $(DESTDIR)$(mandir)/man8 \
+		$(DESTDIR)$(or $(systemdunitdir),$(prefix)/lib/systemd/system)
 	$(INSTALL) -m 0755 $(DAEMON) $(DESTDIR)$(sbindir)/socks64d
-	$(INSTALL) -m 0644 conf/socks64d.conf $(DESTDIR)$(sysconfdir)/socks64/socks64d.conf.example
+	$(INSTALL) -m 0644 docs/socks64d.8 $(DESTDIR)$(mandir)/man8/socks64d.8
+	$(INSTALL) -m 0644 docs/socks64d.conf.5 $(DESTDIR)$(mandir)/man5/socks64d.conf.5
+	sed -e 's|/usr/sbin/socks64d|$(sbindir)/socks64d|g' \
+		-e 's|/etc/socks64/|$(sysconfdir)/socks64/|g' init/socks64d.service \
+		>$(DESTDIR)$(or $(systemdunitdir),$(prefix)/lib/systemd/system)/socks64d.service
+	chmod 0644 $(DESTDIR)$(or $(systemdunitdir),$(prefix)/lib/systemd/system)/socks64d.service
+	@set -e; if [ -f client-shim/libsocks64.so ]; then \
+		echo "installing the client shim"; \
+		$(INSTALL) -d $(DESTDIR)$(libdir)/socks64 $(DESTDIR)$(bindir) \
+			$(DESTDIR)$(mandir)/man1; \
+		$(INSTALL) -m 0644 client-shim/libsocks64.so $(DESTDIR)$(libdir)/socks64/libsocks64.so; \
+		$(INSTALL) -m 0755 client-shim/socks64 $(DESTDIR)$(bindir)/socks64; \
+		$(INSTALL) -m 0644 docs/socks64.1 $(DESTDIR)$(mandir)/man1/socks64.1; \
+		$(INSTALL) -m 0644 docs/socks64.conf.5 $(DESTDIR)$(mandir)/man5/socks64.conf.5; \
+	fi
+	@set -e; for f in socks64d.conf socks64.conf; do \
+		dst=$(DESTDIR)$(sysconfdir)/socks64/$$f; \
+		if [ ! -f conf/$$f ]; then continue; fi; \
+		if [ $$f = socks64.conf ] && [ ! -f client-shim/libsocks64.so ]; then continue; fi; \
+		if [ -e "$$dst" ]; then \
+			echo "keeping $$dst (the example is conf/$$f)"; \
+		else \
+			echo "$(INSTALL) -m 0644 conf/$$f $$dst"; \
+			$(INSTALL) -m 0644 conf/$$f "$$dst"; \
+		fi; \
+	done
 
+# uninstall: everything install put in place except the configurations.
 uninstall:
 	rm -f $(DESTDIR)$(sbindir)/socks64d \
-		$(DESTDIR)$(sysconfdir)/socks64/socks64d.conf.example
+		$(DESTDIR)$(libdir)/socks64/libsocks64.so $(DESTDIR)$(bindir)/socks64 \
+		$(DESTDIR)$(mandir)/man8/socks64d.8 $(DESTDIR)$(mandir)/man5/socks64d.conf.5 \
+		$(DESTDIR)$(mandir)/man1/socks64.1 $(DESTDIR)$(mandir)/man5/socks64.conf.5 \
+		$(DESTDIR)$(or $(systemdunitdir),$(prefix)/lib/systemd/system)/socks64d.service
+	-rmdir $(DESTDIR)$(libdir)/socks64 2>/dev/null
+	@echo "kept the configuration in $(DESTDIR)$(sysconfdir)/socks64"
 
 clean:
 	rm -f $(CORE_OBJS) gateway/main.o $(CORE_LIB) $(DAEMON) $(UNIT_BINS) $(BENCH_BINS) \
