@@ -181,7 +181,7 @@ uninstall:
 		$(DESTDIR)$(mandir)/man8/socks64d.8 $(DESTDIR)$(mandir)/man5/socks64d.conf.5 \
 		$(DESTDIR)$(mandir)/man1/socks64.1 $(DESTDIR)$(mandir)/man5/socks64.conf.5 \
 		$(DESTDIR)$(or $(systemdunitdir),$(prefix)/lib/systemd/system)/socks64d.service
-	-rmdir $(DESTDIR)$(libdir)/socks64 2>/dev/null
+	@rmdir $(DESTDIR)$(libdir)/socks64 2>/dev/null || true
 	@echo "kept the configuration in $(DESTDIR)$(sysconfdir)/socks64"
 
 clean:

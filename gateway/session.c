@@ -705,8 +705,16 @@ static void session_greeting(struct session *s)
 	uint8_t m, out[2];
 
 	if (hs->inlen > 0 && hs->in[0] == SOCKS4_VERSION) {
-		/* SOCKS4/4a has no greeting: the request comes first. */
+		/* SOCKS4/4a has no greeting: the request comes first.  It has
+		 * no login either, so it is served only when `auth` offers
+		 * none: a gateway that requires logins cannot be entered by
+		 * speaking the older protocol. */
 		s->version = 4;
+		if (memchr(s->conf->methods, SOCKS5_METHOD_NONE, s->conf->nmethods) == NULL) {
+			session_fail(s, SOCKS5_REP_NOT_ALLOWED, "denied",
+				     "SOCKS4 has no login and auth does not offer none");
+			return;
+		}
 		s->state = SS_REQUEST;
 		return;
 	}

@@ -273,4 +273,24 @@ case $(echo $out) in
 *) t_fail "max-sessions-per-client" "$out" ;;
 esac
 t_gw_stop "socks64d exits cleanly (limits)"
+# ---- logins required: SOCKS4 (which has none) is refused ---------------------
+cat >"$T_TMP/gw3.conf" <<EOF
+listen 127.0.0.1:$GWP
+workers 1
+auth username
+users-file $T_TMP/users
+log-level info
+pass from 127.0.0.0/8 to any
+EOF
+t_gw_start "" "$T_TMP/gw3.conf" "$T_TMP/gw3.log" || exit 1
+if fetch --socks4 "127.0.0.1:$GWP" "$url" >"$T_TMP/o" 2>&1; then
+	t_fail "SOCKS4 refused when auth offers no 'none'" "$(cat "$T_TMP/o")"
+else
+	t_pass "SOCKS4 refused when auth offers no 'none' ($(head -c 90 "$T_TMP/o"))"
+fi
+t_check "refusal logged" t_wait_file_grep "$T_TMP/gw3.log" "SOCKS4 has no login" 5
+out=$(fetch --socks5 "127.0.0.1:$GWP" --proxy-user alice:alice-pw "$url")
+[ "$out" = auth-rules-page ] && t_pass "SOCKS5 with a login still passes" ||
+	t_fail "SOCKS5 login on the logins-only gateway" "$out"
+t_gw_stop "socks64d exits cleanly (logins only)"
 t_finish
