@@ -92,7 +92,7 @@ for f in tests/unit/test_*; do
 	run_one "$f" "./$f"
 done
 
-for f in tests/integration/test_*.sh tests/netns/test_*.sh; do
+for f in tests/integration/test_*.sh tests/netns/test_*.sh tests/fuzz/test_*.sh; do
 	[ -f "$f" ] || continue
 	selected "$f" "$@" || continue
 	run_one "$f" "$(interpreter "$f")" "$f"
