@@ -257,7 +257,9 @@ int synth_table_canon_name(const char *name, size_t len, char out[SYNTH_NAME_MAX
 {
 	if (len > 0 && name[len - 1] == '.')
 		len--;
-	if (len == 0 || len > SYNTH_NAME_MAX)
+	/* One trailing dot at most: "a.." would canonicalise to a name that
+	 * is not canonical itself. */
+	if (len == 0 || len > SYNTH_NAME_MAX || name[len - 1] == '.')
 		return -1;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)name[i];

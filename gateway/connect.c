@@ -157,9 +157,19 @@ static void dialer_try_next(struct dialer *d)
 		sa = dialer_pick(d);
 		if (sa == NULL)
 			return;
-		if (d->allow != NULL && !d->allow(d, (struct sockaddr *)sa)) {
-			d->denied++;
-			continue;
+		if (d->check != NULL) {
+			int why = d->check(d, (struct sockaddr *)sa);
+
+			if (why == EACCES) {
+				d->denied++;
+				continue;
+			}
+			if (why != 0) {
+				/* Known unreachable: skipped at once, no attempt
+				 * and no attempt delay spent on it. */
+				dialer_note_err(d, why);
+				continue;
+			}
 		}
 		salen = sa->sin6_family == AF_INET6 ? sizeof(struct sockaddr_in6)
 						    : sizeof(struct sockaddr_in);
@@ -199,11 +209,11 @@ void dialer_init(struct dialer *d, struct loop *loop, uint16_t port, bool prefer
 		 unsigned attempt_delay_ms, int families_pending)
 {
 	void (*done)(struct dialer *, int, int) = d->done;
-	bool (*allow)(struct dialer *, const struct sockaddr *) = d->allow;
+	int (*check)(struct dialer *, const struct sockaddr *) = d->check;
 
 	memset(d, 0, sizeof(*d));
 	d->done = done;
-	d->allow = allow;
+	d->check = check;
 	d->loop = loop;
 	d->port = port;
 	d->turn = prefer_v4 ? 1 : 0;

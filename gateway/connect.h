@@ -32,8 +32,9 @@ struct dialer {
 	 * with the loop under the attempt's handle: re-register it), or fd -1
 	 * with err the errno of the most telling failure. */
 	void (*done)(struct dialer *d, int fd, int err);
-	/* Candidate filter (rules); return false to skip an address. */
-	bool (*allow)(struct dialer *d, const struct sockaddr *sa);
+	/* Candidate filter: 0 to try the address, else why not: EACCES
+	 * (rules), ENETUNREACH (no route or no source address right now). */
+	int (*check)(struct dialer *d, const struct sockaddr *sa);
 
 	struct sockaddr_in6 cand[2][DIALER_MAX_CAND]; /* [0] IPv6, [1] IPv4 */
 	uint8_t ncand[2], next[2];

@@ -21,6 +21,7 @@
 #include "quota.h"
 #include "log.h"
 #include "netstate.h"
+#include "netwatch.h"
 #include "loop.h"
 #include "service.h"
 #include "socks_addr.h"
@@ -34,6 +35,7 @@ struct main_ctx {
 	struct loop *loop;
 	struct loop_io sig;
 	struct timer stats_timer;
+	struct netwatch *nw; /* NULL: netlink unavailable, getifaddrs snapshots */
 	bool stats_failing; /* log a failing stats file once, not every time */
 	bool debug;
 };
@@ -150,6 +152,17 @@ static void main_rescan(struct main_ctx *m)
 	m->gw.net = n;
 }
 
+/* netwatch: a new view of links, addresses and routes for the workers. */
+static void main_net_publish(void *arg, struct netstate *snap)
+{
+	struct main_ctx *m = arg;
+
+	netstate_unref(m->gw.net);
+	m->gw.net = snap;
+	for (unsigned i = 0; i < m->gw.nworkers; i++)
+		worker_post_conf(&m->gw.workers[i], m->gw.conf, snap);
+}
+
 static void main_reload(struct main_ctx *m)
 {
 	char err[512];
@@ -168,7 +181,8 @@ static void main_reload(struct main_ctx *m)
 	}
 	if (!m->debug)
 		log_set_level(c->log_level);
-	main_rescan(m);
+	if (m->nw == NULL)
+		main_rescan(m);
 	for (unsigned i = 0; i < m->gw.nworkers; i++)
 		worker_post_conf(&m->gw.workers[i], c, m->gw.net);
 	conf_unref(m->gw.conf);
@@ -336,6 +350,12 @@ int main(int argc, char **argv)
 			goto out_workers;
 		}
 	}
+	/* Routes and addresses as they change: egress skips a family that
+	 * cannot be reached instead of waiting for it to time out. */
+	m.nw = netwatch_new(m.loop, main_net_publish, &m, 0);
+	if (m.nw == NULL)
+		log_msg(LOG_LVL_WARN,
+			"netlink unavailable: not following route and address changes");
 	main_log_ready(&m);
 	service_notify("READY=1");
 	m.stats_timer.cb = main_stats_timer_cb;
@@ -356,6 +376,8 @@ out_workers:
 	for (unsigned i = 0; i < started; i++)
 		worker_fini(&m.gw.workers[i]);
 out:
+	if (m.nw != NULL)
+		netwatch_free(m.nw);
 	if (m.loop != NULL) {
 		loop_io_close(m.loop, &m.sig);
 		loop_free(m.loop);

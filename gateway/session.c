@@ -36,7 +36,7 @@ static void session_close(struct session *s, const char *result, const char *rea
 void session_advance(struct session *s);
 static void session_resolved(struct resolver_query *q, const struct dns_answer *a);
 static void session_connected(struct dialer *d, int fd, int err);
-static bool session_allow(struct dialer *d, const struct sockaddr *sa);
+static int session_check(struct dialer *d, const struct sockaddr *sa);
 static void session_res_delay_cb(struct timer *t);
 
 static const char *const session_cmd_names[] = {"?", "connect", "bind", "udp"};
@@ -445,11 +445,22 @@ bool session_dst_allowed(struct session *s, const struct sockaddr *sa, uint8_t c
 	return true;
 }
 
-static bool session_allow(struct dialer *d, const struct sockaddr *sa)
+static int session_check(struct dialer *d, const struct sockaddr *sa)
 {
 	struct session_hs *hs = container_of(d, struct session_hs, dialer);
 
-	return session_dst_allowed(hs->s, sa, RULE_CMD_CONNECT);
+	if (!session_dst_allowed(hs->s, sa, RULE_CMD_CONNECT))
+		return EACCES;
+	/* netwatch's view: no covering route or no usable source address of
+	 * that family now (e.g. the IPv6 uplink is gone). */
+	if (!netstate_reachable(hs->s->w->net, sa)) {
+		char a[SOCKS_ADDR_STRLEN];
+
+		log_debug("session=%llu skipping %s: no route or source address of its family",
+			  (unsigned long long)hs->s->id, sockaddr_format(sa, a, sizeof(a)));
+		return ENETUNREACH;
+	}
+	return 0;
 }
 
 /* ---- connecting --------------------------------------------------------- */
@@ -608,7 +619,7 @@ static void session_connect(struct session *s)
 	union dns_addr lit;
 
 	hs->dialer.done = session_connected;
-	hs->dialer.allow = session_allow;
+	hs->dialer.check = session_check;
 	hs->res_delay.cb = session_res_delay_cb;
 	hs->query.cb = session_resolved;
 	if (s->dst.atyp != SOCKS_ATYP_NAME) {
@@ -1208,7 +1219,7 @@ void session_new(struct worker *w, int fd, const struct sockaddr *sa, socklen_t 
 	s->hs->lio.fd = -1;
 	s->hs->query.cb = session_resolved;
 	s->hs->dialer.done = session_connected;
-	s->hs->dialer.allow = session_allow;
+	s->hs->dialer.check = session_check;
 	dialer_init(&s->hs->dialer, w->loop, 0, false, 0, 0);
 	s->hs->res_delay.cb = session_res_delay_cb;
 	s->w = w;

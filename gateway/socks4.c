@@ -4,6 +4,8 @@
  * bytes without a NUL is an error, never a reason to wait for more. */
 #include "socks4.h"
 
+#include <arpa/inet.h>
+
 #include <string.h>
 
 #include "buf.h"
@@ -125,6 +127,11 @@ size_t socks4_build_request(uint8_t *out, size_t cap, uint8_t cmd, const struct 
 	if (dst == NULL || uidlen > SOCKS4_USERID_MAX)
 		return 0;
 	if (dst->atyp != SOCKS_ATYP_IPV4 && (dst->atyp != SOCKS_ATYP_NAME || dst->namelen == 0))
+		return 0;
+	/* 0.0.0.x (x != 0) is 4a's "a name follows" marker: SOCKS4 cannot
+	 * address it, and writing it would make the request a 4a one. */
+	if (dst->atyp == SOCKS_ATYP_IPV4 && (ntohl(dst->u.v4.s_addr) >> 8) == 0 &&
+	    dst->u.v4.s_addr != 0)
 		return 0;
 
 	wbuf_init(&w, out, cap);

@@ -69,6 +69,10 @@ enum socks_name_status socks_addr_set_name(struct socks_addr *a, const char *nam
 		len--;
 	if (len == 0)
 		return SOCKS_NAME_EMPTY;
+	/* Only one trailing dot is the root; "a.." has an empty label (and
+	 * would change meaning each time it is stored). */
+	if (name[len - 1] == '.')
+		return SOCKS_NAME_BAD;
 	if (!socks_addr_name_chars_ok(name, len))
 		return SOCKS_NAME_BAD;
 
