@@ -19,7 +19,7 @@ void pipe_pool_init(struct pipe_pool *p, unsigned size, unsigned max_free)
 	p->max_free = max_free;
 }
 
-void pipe_pool_fini(struct pipe_pool *p)
+void pipe_pool_trim(struct pipe_pool *p)
 {
 	while (p->free != NULL) {
 		struct relay_pipe *rp = p->free;
@@ -32,11 +32,17 @@ void pipe_pool_fini(struct pipe_pool *p)
 	p->nfree = 0;
 }
 
+void pipe_pool_fini(struct pipe_pool *p)
+{
+	pipe_pool_trim(p);
+}
+
 static struct relay_pipe *pipe_pool_get(struct pipe_pool *p)
 {
 	struct relay_pipe *rp = p->free;
 	int fds[2], n;
 
+	p->gets++;
 	if (rp != NULL) {
 		p->free = rp->next;
 		p->nfree--;

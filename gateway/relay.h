@@ -25,6 +25,7 @@ struct pipe_pool {
 	unsigned max_free;
 	unsigned size; /* pipe capacity in bytes */
 	bool disabled; /* splice unusable: copy path only */
+	unsigned long gets; /* pipes handed out, ever (for idle trimming) */
 };
 
 struct relay_dir {
@@ -53,6 +54,8 @@ enum relay_status {
 
 void pipe_pool_init(struct pipe_pool *p, unsigned size, unsigned max_free);
 void pipe_pool_fini(struct pipe_pool *p);
+/* Close every cached pipe (the worker calls it when the pool sat unused). */
+void pipe_pool_trim(struct pipe_pool *p);
 
 /* Queue bytes to be written to the destination before anything else. */
 int relay_dir_preload(struct relay_dir *d, const void *data, size_t len);

@@ -564,7 +564,8 @@ static void session_add_answer(struct session *s, const struct dns_answer *a)
 {
 	struct session_hs *hs = s->hs;
 
-	if (s->cmd == SOCKS5_CMD_RESOLVE) {
+	/* RESOLVE and BIND only need one address of the name. */
+	if (s->cmd == SOCKS5_CMD_RESOLVE || s->cmd == SOCKS5_CMD_BIND) {
 		int f = a->family == AF_INET6 ? 0 : 1;
 
 		hs->families_pending &= a->family == AF_INET6 ? ~RESOLVE_V6 : ~RESOLVE_V4;

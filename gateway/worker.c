@@ -25,6 +25,7 @@
 #define WORKER_EMFILE_PAUSE_MS 100
 #define WORKER_PIPE_SIZE (256 * 1024)
 #define WORKER_PIPES_CACHED 64
+#define WORKER_TRIM_MS 5000 /* cached pipes unused this long are closed */
 
 static bool worker_client_local(const struct sockaddr *sa)
 {
@@ -246,6 +247,18 @@ static void worker_close_listeners(struct worker *w)
 		loop_io_close(w->loop, &w->listeners[i].io);
 }
 
+/* A busy worker keeps its pipes (no pipe2() per session); one that has not
+ * needed a pipe for a while gives them back: fds and kernel memory. */
+static void worker_trim_cb(struct timer *t)
+{
+	struct worker *w = container_of(t, struct worker, trim_timer);
+
+	if (w->pipes.gets == w->trim_gets && w->pipes.nfree > 0)
+		pipe_pool_trim(&w->pipes);
+	w->trim_gets = w->pipes.gets;
+	loop_timer_set(w->loop, t, WORKER_TRIM_MS);
+}
+
 static void worker_drain_cb(struct timer *t)
 {
 	struct worker *w = container_of(t, struct worker, drain_timer);
@@ -317,6 +330,7 @@ int worker_init(struct worker *w, struct gw *gw, unsigned id)
 	pthread_mutex_init(&w->mu, NULL);
 	w->accept_timer.cb = worker_accept_timer_cb;
 	w->drain_timer.cb = worker_drain_cb;
+	w->trim_timer.cb = worker_trim_cb;
 	pipe_pool_init(&w->pipes, WORKER_PIPE_SIZE, WORKER_PIPES_CACHED);
 	w->loop = loop_new();
 	if (w->loop == NULL)
@@ -333,6 +347,7 @@ int worker_init(struct worker *w, struct gw *gw, unsigned id)
 		log_warnx("worker %u: cannot start the resolver", id);
 		return -1;
 	}
+	loop_timer_set(w->loop, &w->trim_timer, WORKER_TRIM_MS);
 	w->inbox.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	w->inbox.cb = worker_inbox_cb;
 	if (w->inbox.fd < 0 || loop_io_add(w->loop, &w->inbox, EPOLLIN) < 0) {

@@ -76,6 +76,8 @@ struct worker {
 	bool stopping; /* listeners closed, draining */
 	struct timer accept_timer; /* resume accepting after a limit or EMFILE */
 	struct timer drain_timer;
+	struct timer trim_timer; /* gives idle pipes back to the kernel */
+	unsigned long trim_gets; /* pipes.gets at the last trim check */
 	struct session *sessions; /* intrusive list of live sessions */
 	unsigned long nsessions;
 	struct worker_stats st;
