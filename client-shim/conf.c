@@ -56,6 +56,7 @@ void shim_conf_defaults(struct shim_conf *c)
 	synth_table_config_default(&c->synth);
 	c->verify_names = false;
 	c->connect_timeout_ms = 60000;
+	c->bind = SHIM_BIND_AUTO;
 }
 
 int shim_conf_parse_hostport(const char *s, struct sockaddr_storage *ss, socklen_t *len)
@@ -405,6 +406,17 @@ static int shim_conf_line(struct shim_conf *c, struct shim_conf_src *src, char *
 		else
 			return shim_conf_err(err, errlen, src,
 					     "resolve must be remote or auto, not '%s'", words[1]);
+	} else if (strcmp(key, "bind") == 0) {
+		if (strcmp(words[1], "auto") == 0)
+			c->bind = SHIM_BIND_AUTO;
+		else if (strcmp(words[1], "remote") == 0)
+			c->bind = SHIM_BIND_REMOTE;
+		else if (strcmp(words[1], "local") == 0)
+			c->bind = SHIM_BIND_LOCAL;
+		else
+			return shim_conf_err(err, errlen, src,
+					     "bind must be auto, remote or local, not '%s'",
+					     words[1]);
 	} else if (strcmp(key, "synth-ipv4") == 0) {
 		return shim_conf_pool(c, src, AF_INET, words[1], err, errlen);
 	} else if (strcmp(key, "synth-ipv6") == 0) {

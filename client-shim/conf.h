@@ -10,7 +10,8 @@
  * Keys: gateway HOST:PORT (repeatable, failover in order; literal addresses,
  * [v6]:port), auth none, resolve remote|auto, bypass CIDR|.SUFFIX... ,
  * synth-ipv4 CIDR, synth-ipv6 CIDR, synth-size N, verify-names yes|no,
- * quarantine DURATION, connect-timeout DURATION.  Durations take ms/s/m/h. */
+ * quarantine DURATION, connect-timeout DURATION, bind auto|remote|local.
+ * Durations take ms/s/m/h. */
 #ifndef SOCKS64_SHIM_CONF_H
 #define SOCKS64_SHIM_CONF_H
 
@@ -32,6 +33,15 @@ enum shim_resolve {
 	SHIM_RESOLVE_AUTO, /* only names this host cannot reach natively */
 };
 
+/* Which listening sockets become a gateway-side BIND (RFC 1928 §4; the
+ * heuristic is described in hook_bind.c). */
+enum shim_bind {
+	SHIM_BIND_AUTO = 0, /* port-0 listeners on the wildcard address or on the local address
+			       a proxied connection shows (the FTP active-mode pattern) */
+	SHIM_BIND_REMOTE, /* every port-0 listener that is not on loopback */
+	SHIM_BIND_LOCAL, /* never: listening sockets stay local */
+};
+
 struct shim_conf_net {
 	int family; /* AF_INET or AF_INET6 */
 	uint8_t addr[16]; /* network byte order; 4 bytes used for AF_INET */
@@ -51,11 +61,12 @@ struct shim_conf {
 	struct synth_table_config synth;
 	bool verify_names;
 	unsigned connect_timeout_ms; /* whole SOCKS connect when the socket sets none */
+	enum shim_bind bind; /* default auto */
 };
 
 /* Defaults: gateway 127.0.0.1:1080, auth none, resolve remote, bypass
  * nothing (loopback is always direct anyway), DESIGN.md's pools,
- * verify-names no, quarantine 10 min, connect-timeout 60 s. */
+ * verify-names no, quarantine 10 min, connect-timeout 60 s, bind auto. */
 void shim_conf_defaults(struct shim_conf *c);
 
 /* Apply one source.  Each returns 0 or -1 with "NAME:LINE: message" in err.

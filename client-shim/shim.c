@@ -50,6 +50,18 @@ static void shim_syms_load(void)
 	shim_real.gethostbyaddr = shim_sym("gethostbyaddr");
 	shim_real.gethostbyaddr_r = shim_sym("gethostbyaddr_r");
 	shim_real.getnameinfo = shim_sym("getnameinfo");
+	/* BEGIN nonblocking-connect */
+	shim_real.close = shim_sym("close");
+	shim_real.dup2 = shim_sym("dup2");
+	shim_real.dup3 = shim_sym("dup3");
+	shim_real.close_range = shim_sym("close_range");
+	shim_real.getsockopt = shim_sym("getsockopt");
+	shim_real.poll = shim_sym("poll");
+	shim_real.ppoll = shim_sym("ppoll");
+	shim_real.select = shim_sym("select");
+	shim_real.pselect = shim_sym("pselect");
+	shim_real.epoll_ctl = shim_sym("epoll_ctl");
+	/* END nonblocking-connect */
 }
 
 const struct shim_syms *shim_syms(void)
@@ -179,3 +191,33 @@ __attribute__((constructor)) static void shim_map_dump(void)
 	fflush(stdout);
 	_exit(0);
 }
+
+/* BEGIN udp-bind */
+static struct shim_ub_syms shim_ub_real;
+static pthread_once_t shim_ub_once = PTHREAD_ONCE_INIT;
+
+/* No logging here: write() is one of these hooks, and a log line from
+ * inside this pthread_once would come back to it. */
+static void shim_ub_syms_load(void)
+{
+	shim_ub_real.sendto = dlsym(RTLD_NEXT, "sendto");
+	shim_ub_real.sendmsg = dlsym(RTLD_NEXT, "sendmsg");
+	shim_ub_real.send = dlsym(RTLD_NEXT, "send");
+	shim_ub_real.write = dlsym(RTLD_NEXT, "write");
+	shim_ub_real.recvfrom = dlsym(RTLD_NEXT, "recvfrom");
+	shim_ub_real.recvmsg = dlsym(RTLD_NEXT, "recvmsg");
+	shim_ub_real.recv = dlsym(RTLD_NEXT, "recv");
+	shim_ub_real.read = dlsym(RTLD_NEXT, "read");
+	shim_ub_real.bind = dlsym(RTLD_NEXT, "bind");
+	shim_ub_real.listen = dlsym(RTLD_NEXT, "listen");
+	shim_ub_real.accept = dlsym(RTLD_NEXT, "accept");
+	shim_ub_real.accept4 = dlsym(RTLD_NEXT, "accept4");
+	shim_ub_real.getsockname = dlsym(RTLD_NEXT, "getsockname");
+}
+
+const struct shim_ub_syms *shim_ub_syms(void)
+{
+	pthread_once(&shim_ub_once, shim_ub_syms_load);
+	return &shim_ub_real;
+}
+/* END udp-bind */

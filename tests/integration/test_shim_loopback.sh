@@ -4,9 +4,10 @@
 # names served by a dnsmasq only the gateway asks (the system resolver does
 # not know the .test zone, so a fetch that works proves the name went to the
 # gateway).  One synthetic address across processes, reverse lookups of
-# synthetic addresses, getpeername(), a non-blocking client (asyncio), and
-# clean errors for a gateway that is down and for an unknown synthetic
-# address.  No root needed.
+# synthetic addresses, getpeername(), non-blocking connects (poll, select,
+# epoll, asyncio, curl) against a gateway that answers slowly, and clean
+# errors for a gateway that is down and for an unknown synthetic address.
+# No root needed.
 set -u
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -171,6 +172,53 @@ async def main(port):
                                 get("www.v4.test", port, socket.AF_INET6))
     print(a + "|" + b)
 asyncio.run(main(int(sys.argv[1])))' "$WEBPORT"
+
+# Non-blocking connects against a stand-in gateway that holds every CONNECT
+# reply for a second (tests/integration/shim_slow_gw.py): connect() returns
+# EINPROGRESS at once, the socket is not readable or writable before the
+# reply (poll, select, epoll -- registered before or after connect()), the
+# reply's error comes through SO_ERROR, close() cancels a handshake, the
+# shim's own descriptors survive the program closing "everything", and a
+# forked child runs its own handshakes.  The probe checks each itself and
+# prints its verdict (tests/integration/shim_nb_probe.py).
+SLOWPORT=$(t_free_port) || exit 1
+t_bg "$T_TMP/slow_gw.log" "" "$PYTHON" "$T_ROOT/tests/integration/shim_slow_gw.py" \
+	--port "$SLOWPORT" --delay 1
+if ! t_wait_listen "" tcp 127.0.0.1 "$SLOWPORT" 10; then
+	t_fail "start the slow SOCKS5 stand-in" "$(tail -n 5 "$T_TMP/slow_gw.log")"
+else
+	# nb NAME WANT MODE
+	nb() {
+		expect "non-blocking: $1" "$2" "$SOCKS64" -g "127.0.0.1:$SLOWPORT" \
+			"$PYTHON" "$T_ROOT/tests/integration/shim_nb_probe.py" "$3" "$SLOWPORT" 1
+	}
+	for sel in poll select epoll; do
+		nb "$sel: EINPROGRESS in < 100 ms, writable only after the reply, EALREADY, EISCONN" \
+			ok "$sel"
+		nb "$sel: REP 5 is ECONNREFUSED from SO_ERROR, once" ECONNREFUSED "refuse-$sel"
+	done
+	nb "asyncio (epoll): sock_connect, open_connection over IPv4 and IPv6, refusal" ok asyncio
+	nb "epoll registrations (level and edge) made before connect()" ok epoll-before
+	nb "close() mid-handshake: cancelled, no descriptor left" ok close
+	nb "the shim's descriptors survive close(), dup2() and closerange()" ok protect
+	nb "a child forked after the helper started, with a handshake in flight" ok fork
+	# curl: non-blocking, poll(), both families at once (Happy Eyeballs).
+	expect "non-blocking: curl through the slow gateway" "slow ok" \
+		"$SOCKS64" -g "127.0.0.1:$SLOWPORT" curl -sS --max-time 20 "http://slow.test/"
+	if grep -q ' early=[1-9]' "$T_TMP/slow_gw.log"; then
+		t_fail "non-blocking: no application byte before the reply" \
+			"$(grep ' early=[1-9]' "$T_TMP/slow_gw.log" | head -n 3)"
+	elif [ "$(grep -c ' rep=0 early=0$' "$T_TMP/slow_gw.log")" -ge 10 ]; then
+		t_pass "non-blocking: no application byte before the reply (stand-in's log)"
+	else
+		t_fail "non-blocking: the stand-in saw too few CONNECTs" "$(head -n 5 "$T_TMP/slow_gw.log")"
+	fi
+	if grep -q '^close\.test [0-9]* closed-before-reply$' "$T_TMP/slow_gw.log"; then
+		t_pass "non-blocking: the gateway saw the cancelled handshake close"
+	else
+		t_fail "non-blocking: cancelled handshake" "$(grep close.test "$T_TMP/slow_gw.log")"
+	fi
+fi
 
 # 40 threads resolving and connecting to 20 names at once: every thread
 # sees the same address for the same name, and every fetch works.
