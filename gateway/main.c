@@ -19,6 +19,7 @@
 #include "authq.h"
 #include "conf.h"
 #include "quota.h"
+#include "listen.h"
 #include "log.h"
 #include "netstate.h"
 #include "netwatch.h"
@@ -187,7 +188,7 @@ static void main_reload(struct main_ctx *m)
 		worker_post_conf(&m->gw.workers[i], c, m->gw.net);
 	conf_unref(m->gw.conf);
 	m->gw.conf = c;
-	log_notice("reloaded %s (%zu rules); listeners, nameservers and user apply at restart",
+	log_notice("reloaded %s (%zu rules); nameservers, workers and user apply at restart",
 		   m->gw.conf_path, c->nrules);
 	loop_timer_set(m->loop, &m->stats_timer, 0);
 	service_notify("READY=1");
@@ -222,15 +223,10 @@ static void main_signal_cb(struct loop_io *io, uint32_t events)
 
 static void main_log_ready(struct main_ctx *m)
 {
-	char line[400], a[64];
-	size_t off = 0;
-	struct worker *w = &m->gw.workers[0];
+	char line[400];
 
-	line[0] = '\0';
-	for (size_t i = 0; i < w->nlisteners && off < sizeof(line) - 70; i++)
-		off += (size_t)snprintf(
-			line + off, sizeof(line) - off, "%s%s", i ? " " : "",
-			sockaddr_format((struct sockaddr *)&w->listeners[i].addr, a, sizeof(a)));
+	if (listen_describe(&m->gw.workers[0], line, sizeof(line)) == 0)
+		snprintf(line, sizeof(line), "nothing yet (waiting for addresses)");
 	log_notice("socks64d %s ready: %u workers, config %s, listening on %s", SOCKS64_VERSION,
 		   m->gw.nworkers, m->gw.conf_path ? m->gw.conf_path : "(embedded default)", line);
 }

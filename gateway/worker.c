@@ -13,6 +13,7 @@
 
 #include "authq.h"
 #include "conf.h"
+#include "listen.h"
 #include "log.h"
 #include "netstate.h"
 #include "resolver.h"
@@ -40,21 +41,9 @@ static bool worker_client_local(const struct sockaddr *sa)
 	return false;
 }
 
-static void worker_listeners_enable(struct worker *w, bool on)
-{
-	for (size_t i = 0; i < w->nlisteners; i++) {
-		struct listener *l = &w->listeners[i];
-
-		if (l->io.fd < 0 || l->paused == !on)
-			continue;
-		if (loop_io_mod(w->loop, &l->io, on ? EPOLLIN : 0) == 0)
-			l->paused = !on;
-	}
-}
-
 static void worker_pause(struct worker *w, unsigned ms)
 {
-	worker_listeners_enable(w, false);
+	listen_enable(w, false);
 	loop_timer_set(w->loop, &w->accept_timer, ms);
 }
 
@@ -68,7 +57,7 @@ static void worker_accept_timer_cb(struct timer *t)
 		loop_timer_set(w->loop, t, WORKER_PAUSE_MS);
 		return;
 	}
-	worker_listeners_enable(w, true);
+	listen_enable(w, true);
 }
 
 void worker_session_closed(struct worker *w)
@@ -81,7 +70,7 @@ void worker_session_closed(struct worker *w)
 	if (timer_armed(&w->accept_timer) &&
 	    __atomic_load_n(&w->gw->active, __ATOMIC_RELAXED) < w->conf->max_sessions) {
 		loop_timer_cancel(w->loop, &w->accept_timer);
-		worker_listeners_enable(w, true);
+		listen_enable(w, true);
 	}
 }
 
@@ -94,12 +83,9 @@ static bool worker_client_allowed(struct worker *w, const struct sockaddr *sa)
 	return rules_client_may_pass(w->conf->rules, w->conf->nrules, sa);
 }
 
-static void worker_accept_cb(struct loop_io *io, uint32_t events)
+void worker_accept(struct worker *w, int lfd)
 {
-	struct listener *l = container_of(io, struct listener, io);
-	struct worker *w = l->w;
 
-	(void)events;
 	for (int i = 0; i < WORKER_ACCEPT_BATCH; i++) {
 		union {
 			struct sockaddr sa;
@@ -113,7 +99,7 @@ static void worker_accept_cb(struct loop_io *io, uint32_t events)
 			worker_pause(w, WORKER_PAUSE_MS);
 			return;
 		}
-		fd = accept4(io->fd, &peer.sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		fd = accept4(lfd, &peer.sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
 				continue;
@@ -139,116 +125,16 @@ static void worker_accept_cb(struct loop_io *io, uint32_t events)
 	}
 }
 
-static int worker_listen_one(struct worker *w, const struct sockaddr *sa, socklen_t salen)
-{
-	struct listener *l, *nl;
-	int fd, one = 1;
-	char a[64];
-
-	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		goto fail;
-	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	/* Every worker binds its own socket; the kernel spreads clients. */
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
-		goto fail;
-	if (sa->sa_family == AF_INET6 &&
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
-		goto fail;
-	/* Accepted sockets inherit it: one call here instead of one per client. */
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (bind(fd, sa, salen) < 0 || listen(fd, WORKER_BACKLOG) < 0)
-		goto fail;
-	nl = realloc(w->listeners, (w->nlisteners + 1) * sizeof(*nl));
-	if (nl == NULL)
-		goto fail;
-	w->listeners = nl;
-	l = &nl[w->nlisteners];
-	memset(l, 0, sizeof(*l));
-	l->w = w;
-	l->io.fd = fd;
-	l->io.cb = worker_accept_cb;
-	memcpy(&l->addr, sa, salen);
-	w->nlisteners++;
-	return 0;
-fail:
-	log_warn("listen on %s", sockaddr_format(sa, a, sizeof(a)));
-	if (fd >= 0)
-		close(fd);
-	return -1;
-}
-
-/* `listen IFNAME:PORT`: every address the interface has now (IPv6
- * link-local skipped).  Following changes is netwatch's job. */
-static int worker_listen_if(struct worker *w, const struct conf_listen *cl)
-{
-	struct ifaddrs *ifa, *i;
-	int n = 0;
-
-	if (getifaddrs(&ifa) < 0) {
-		log_warn("getifaddrs");
-		return -1;
-	}
-	for (i = ifa; i != NULL; i = i->ifa_next) {
-		struct sockaddr_storage ss;
-		socklen_t len;
-
-		if (i->ifa_addr == NULL || strcmp(i->ifa_name, cl->ifname) != 0)
-			continue;
-		if (i->ifa_addr->sa_family == AF_INET) {
-			len = sizeof(struct sockaddr_in);
-			memcpy(&ss, i->ifa_addr, len);
-			((struct sockaddr_in *)&ss)->sin_port = htons(cl->port);
-		} else if (i->ifa_addr->sa_family == AF_INET6) {
-			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-			len = sizeof(struct sockaddr_in6);
-			memcpy(&ss, i->ifa_addr, len);
-			if (IN6_IS_ADDR_LINKLOCAL(&s6->sin6_addr))
-				continue;
-			s6->sin6_port = htons(cl->port);
-		} else {
-			continue;
-		}
-		if (worker_listen_one(w, (struct sockaddr *)&ss, len) < 0) {
-			freeifaddrs(ifa);
-			return -1;
-		}
-		n++;
-	}
-	freeifaddrs(ifa);
-	if (n == 0) {
-		log_warnx("listen %s:%u: interface has no usable address", cl->ifname, cl->port);
-		return -1;
-	}
-	return 0;
-}
-
 int worker_open_listeners(struct worker *w)
 {
-	for (size_t i = 0; i < w->conf->nlisten; i++) {
-		const struct conf_listen *cl = &w->conf->listen[i];
-		int rc = cl->ifname[0] ? worker_listen_if(w, cl)
-				       : worker_listen_one(w, (const struct sockaddr *)&cl->ss,
-							   cl->sslen);
-
-		if (rc < 0)
-			return -1;
-	}
-	for (size_t i = 0; i < w->nlisteners; i++)
-		if (loop_io_add(w->loop, &w->listeners[i].io, EPOLLIN) < 0)
-			return -1;
-	return 0;
+	return listen_sync(w, true);
 }
 
 static void worker_close_listeners(struct worker *w)
 {
-	for (size_t i = 0; i < w->nlisteners; i++)
-		loop_io_close(w->loop, &w->listeners[i].io);
+	listen_close_all(w, false);
 }
 
-/* A busy worker keeps its pipes (no pipe2() per session); one that has not
- * needed a pipe for a while gives them back: fds and kernel memory. */
 static void worker_trim_cb(struct timer *t)
 {
 	struct worker *w = container_of(t, struct worker, trim_timer);
@@ -306,6 +192,9 @@ static void worker_inbox_cb(struct loop_io *io, uint32_t events)
 		netstate_unref(w->net);
 		w->net = n;
 	}
+	/* New `listen` lines, or addresses that came or went. */
+	if (c != NULL || n != NULL)
+		listen_sync(w, false);
 	if (stop && !w->stopping) {
 		w->stopping = true;
 		loop_timer_cancel(w->loop, &w->accept_timer);
@@ -421,9 +310,7 @@ void worker_fini(struct worker *w)
 {
 	while (w->sessions != NULL)
 		session_abort(w->sessions, "shutdown");
-	worker_close_listeners(w);
-	free(w->listeners);
-	w->listeners = NULL;
+	listen_close_all(w, true);
 	if (w->resolver != NULL)
 		resolver_free(w->resolver);
 	pipe_pool_fini(&w->pipes);

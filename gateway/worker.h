@@ -19,6 +19,7 @@ struct conf;
 struct quota;
 struct netstate;
 struct resolver;
+struct listener;
 struct session;
 struct udp_bufs;
 
@@ -45,13 +46,6 @@ struct gw {
 	struct authq *authq; /* password verifier threads */
 };
 
-struct listener {
-	struct loop_io io;
-	struct worker *w;
-	struct sockaddr_storage addr;
-	bool paused;
-};
-
 struct worker {
 	unsigned id;
 	struct gw *gw;
@@ -60,8 +54,7 @@ struct worker {
 	struct resolver *resolver;
 	struct conf *conf; /* this worker's snapshot; sessions hold their own ref */
 	struct netstate *net; /* this worker's snapshot */
-	struct listener *listeners;
-	size_t nlisteners;
+	struct listener *listeners; /* listen.c's list */
 	struct pipe_pool pipes;
 	struct udp_bufs *udp_bufs; /* recvmmsg/sendmmsg batch, made on first use */
 
@@ -90,8 +83,12 @@ struct worker {
 #define STAT_GET(w, field) __atomic_load_n(&(w)->st.field, __ATOMIC_RELAXED)
 
 /* Open this worker's listening sockets (called from the main thread before
- * the thread starts, so bind errors are fatal at start-up). */
+ * the thread starts, so bind errors other than "address not here yet" are
+ * fatal at start-up). */
 int worker_open_listeners(struct worker *w);
+/* A listening socket of this worker is readable: accept what is waiting
+ * (limits, client rules, sessions are the worker's business). */
+void worker_accept(struct worker *w, int lfd);
 int worker_init(struct worker *w, struct gw *gw, unsigned id);
 int worker_start(struct worker *w);
 /* From the main thread: hand over a new configuration / ask to stop. */

@@ -460,7 +460,8 @@ expect_same "every gateway option and rule field translates" \
 t_check "socks64d -n accepts it (the quoted path comes back whole)" \
 	gateway/socks64d -n -f "$T_TMP/var/etc/socks64d.conf"
 
-# 3. Reload: a rule change is a HUP; a listen change is a restart.
+# 3. Reload: a rule change is a HUP, and so is a listen change (the daemon
+# applies listen lines on reload); a nameserver change is a restart.
 cp "$T_TMP/var/etc/socks64d.conf" "$T_TMP/running.conf"
 sed -i "s/list version '4'/list version '4'\n\tlist command 'bind'/" "$uci/socks64"
 run_init reload_service >"$T_TMP/reload.out" 2>&1
@@ -470,8 +471,12 @@ t_check "reload put the new rule in place" \
 	grep -qx 'block command bind version 4' "$T_TMP/var/etc/socks64d.conf"
 sed -i "s/list listen '\[::1\]:1080'/list listen '[::1]:1081'/" "$uci/socks64"
 run_init reload_service >"$T_TMP/reload2.out" 2>&1
+expect_same "reload with a changed listen sends HUP" "$T_TMP/hup.want" "$T_TMP/procd.log"
+sed -i "s/option prefer/list nameserver '2001:db8:6::53'\n\toption prefer/" "$uci/socks64"
+run_init reload_service >"$T_TMP/reload3.out" 2>&1
 echo restart >"$T_TMP/restart.want"
-expect_same "reload with a changed listen restarts" "$T_TMP/restart.want" "$T_TMP/procd.log"
+expect_same "reload with a changed nameserver restarts" "$T_TMP/restart.want" \
+	"$T_TMP/procd.log"
 
 # 4. Errors keep the running file: the daemon refuses a value, the script
 # refuses a bad action and a line break.
