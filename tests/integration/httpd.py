@@ -69,6 +69,9 @@ def main():
     family = socket.AF_INET6 if ":" in args.bind else socket.AF_INET
 
     class Server(http.server.ThreadingHTTPServer):
+        # socketserver's default backlog (5) drops connections under a
+        # burst of clients; the kernel then retransmits for seconds.
+        request_queue_size = 1024
         address_family = family
         daemon_threads = True
 

@@ -36,7 +36,7 @@ mkdir -p "$T_TMP/www4" "$T_TMP/www6"
 echo "hello from v4" >"$T_TMP/www4/index.html"
 echo "hello from v6" >"$T_TMP/www6/index.html"
 
-t_dnsmasq "" "$DNSPORT" 127.0.0.1 127.0.0.1 ::1 || {
+t_dnsmasq "" "$DNSPORT" 127.0.0.1 127.0.0.1 ::1 --address=/multi.test/127.0.0.1 || {
 	t_fail "start dnsmasq"
 	t_finish
 }
@@ -243,6 +243,36 @@ def run(i):
 ts = [threading.Thread(target=run, args=(i,)) for i in range(40)]
 [t.start() for t in ts]; [t.join(30) for t in ts]
 print("ok", ok[0])' "$WEBPORT"
+
+# 200 threads, 200 different names, all at once: each name gets one
+# synthetic address (the same when asked again, never another name's), and
+# every thread's connection to its own name is relayed by name.
+expect "200 threads, 200 names at once, consistent both ways" "ok 200 200" \
+	"$SOCKS64" "$PYTHON" -c 'import socket, sys, threading
+port = int(sys.argv[1]); lock = threading.Lock(); addr = {}; ok = [0]; bad = []
+def run(i):
+    name = "n%d.multi.test" % i
+    try:
+        a = socket.getaddrinfo(name, port, socket.AF_INET, socket.SOCK_STREAM)[0][4][0]
+        s = socket.create_connection((a, port), timeout=20)
+        s.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
+        data = b""
+        while True:
+            d = s.recv(4096)
+            if not d: break
+            data += d
+        again = socket.getaddrinfo(name, port, socket.AF_INET, socket.SOCK_STREAM)[0][4][0]
+        back = socket.gethostbyaddr(a)[0]
+        with lock:
+            addr[name] = a
+            if again != a or back != name: bad.append((name, a, again, back))
+            if data.endswith(b"hello from v4\n"): ok[0] += 1
+    except Exception as e:
+        with lock: bad.append((name, repr(e)))
+ts = [threading.Thread(target=run, args=(i,)) for i in range(200)]
+[t.start() for t in ts]; [t.join(60) for t in ts]
+if bad: print("bad", bad[:3])
+print("ok", ok[0], len(set(addr.values())))' "$WEBPORT"
 
 # Loopback and numeric hosts are never touched: this works with the
 # gateway pointed at a dead port.
