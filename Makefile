@@ -129,6 +129,12 @@ check: deps test-bins format-check
 bench: deps $(DAEMON) $(BENCH_BINS)
 	@sh tests/bench/run.sh
 
+# demo: the one-command tour -- an IPv4-only host fetches an IPv6-only site
+# by name through the gateway, and the reverse, in network namespaces (root).
+.PHONY: demo
+demo: deps all
+	@bash tests/netns/demo.sh
+
 FORMAT_SRCS = $(wildcard gateway/*.[ch] dns/*.[ch] client-shim/*.[ch] tests/unit/*.[ch] \
 	tests/bench/*.[ch] tests/integration/*.[ch] tests/fuzz/*.[ch])
 

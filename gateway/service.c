@@ -81,6 +81,11 @@ int service_drop_privileges(const char *user, char *err, size_t errlen)
 	}
 	if (getuid() == pw.pw_uid && geteuid() == pw.pw_uid)
 		return 0; /* already that user (e.g. started by it) */
+	/* Nothing but the bind capability can ever come back, not even
+	 * through an executable with file capabilities. */
+	for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
+		if (cap != CAP_NET_BIND_SERVICE)
+			(void)prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
 	/* Keep the permitted set across setuid so the bind capability can
 	 * be kept; everything else is dropped by service_keep_bind_cap(). */
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 || setgroups(0, NULL) < 0 ||
@@ -92,6 +97,7 @@ int service_drop_privileges(const char *user, char *err, size_t errlen)
 	if (service_keep_bind_cap() < 0)
 		log_warn("keeping CAP_NET_BIND_SERVICE after dropping to %s", user);
 	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+	(void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	/* Setuid-root can never come back. */
 	if (setuid(0) == 0) {
 		snprintf(err, errlen, "privileges could be regained after dropping to %s", user);
