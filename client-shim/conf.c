@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gss_frame.h"
 #include "socks5.h"
 
 #ifndef SOCKS64_SYSCONFDIR
@@ -52,6 +53,8 @@ void shim_conf_defaults(struct shim_conf *c)
 	c->gateway_lens[0] = sizeof(*sin);
 	c->ngateways = 1;
 	c->auth = SOCKS5_METHOD_NONE;
+	strcpy(c->gssapi_service, "rcmd");
+	c->gssapi_level = GSS_LEVEL_CONFIDENTIALITY;
 	c->resolve = SHIM_RESOLVE_REMOTE;
 	synth_table_config_default(&c->synth);
 	c->verify_names = false;
@@ -329,6 +332,25 @@ static int shim_conf_pool(struct shim_conf *c, struct shim_conf_src *src, int fa
 	return 0;
 }
 
+/* gssapi-service / gssapi-host: printable, no '@' (the target is joined as
+ * service@host), a '/' only in a service (a whole principal name). */
+static int shim_conf_gss_name(struct shim_conf *c, struct shim_conf_src *src, const char *key,
+			      const char *v, char *err, size_t errlen)
+{
+	bool service = strcmp(key, "gssapi-service") == 0;
+	char *dst = service ? c->gssapi_service : c->gssapi_host;
+
+	if (strlen(v) >= SHIM_CONF_GSS_NAME_MAX)
+		return shim_conf_err(err, errlen, src, "%s too long", key);
+	for (const char *p = v; *p; p++) {
+		if (!isgraph((unsigned char)*p) || (*p == '@' && !strchr(v, '/')) ||
+		    (*p == '/' && !service))
+			return shim_conf_err(err, errlen, src, "bad %s '%s'", key, v);
+	}
+	strcpy(dst, v);
+	return 0;
+}
+
 static int shim_conf_words(char *line, char **words, size_t max, size_t *n)
 {
 	char *save = NULL, *w;
@@ -392,11 +414,29 @@ static int shim_conf_line(struct shim_conf *c, struct shim_conf_src *src, char *
 	if (strcmp(key, "auth") == 0) {
 		if (strcmp(words[1], "none") == 0)
 			c->auth = SOCKS5_METHOD_NONE;
-		else if (strcmp(words[1], "username") == 0 || strcmp(words[1], "gssapi") == 0)
+		else if (strcmp(words[1], "gssapi") == 0)
+			c->auth = SOCKS5_METHOD_GSSAPI;
+		else if (strcmp(words[1], "username") == 0)
 			return shim_conf_err(err, errlen, src,
 					     "auth %s is not supported by the shim yet", words[1]);
 		else
 			return shim_conf_err(err, errlen, src, "unknown auth method '%s'",
+					     words[1]);
+	} else if (strcmp(key, "gssapi-service") == 0 || strcmp(key, "gssapi-host") == 0) {
+		return shim_conf_gss_name(c, src, key, words[1], err, errlen);
+	} else if (strcmp(key, "gssapi-protection") == 0) {
+		/* RFC 1961 §4.3 levels; none is the de-facto level 0 of Dante
+		 * and curl (authentication only). */
+		if (strcmp(words[1], "none") == 0)
+			c->gssapi_level = GSS_LEVEL_NONE;
+		else if (strcmp(words[1], "integrity") == 0)
+			c->gssapi_level = GSS_LEVEL_INTEGRITY;
+		else if (strcmp(words[1], "confidentiality") == 0)
+			c->gssapi_level = GSS_LEVEL_CONFIDENTIALITY;
+		else
+			return shim_conf_err(err, errlen, src,
+					     "gssapi-protection must be none, integrity or "
+					     "confidentiality, not '%s'",
 					     words[1]);
 	} else if (strcmp(key, "resolve") == 0) {
 		if (strcmp(words[1], "remote") == 0)

@@ -8,10 +8,18 @@
  * list from earlier sources; single-value keys simply override.
  *
  * Keys: gateway HOST:PORT (repeatable, failover in order; literal addresses,
- * [v6]:port), auth none, resolve remote|auto, bypass CIDR|.SUFFIX... ,
- * synth-ipv4 CIDR, synth-ipv6 CIDR, synth-size N, verify-names yes|no,
- * quarantine DURATION, connect-timeout DURATION, bind auto|remote|local.
- * Durations take ms/s/m/h. */
+ * [v6]:port), auth none|gssapi, gssapi-service NAME, gssapi-host NAME,
+ * gssapi-protection none|integrity|confidentiality, resolve remote|auto,
+ * bypass CIDR|.SUFFIX... , synth-ipv4 CIDR, synth-ipv6 CIDR, synth-size N,
+ * verify-names yes|no, quarantine DURATION, connect-timeout DURATION,
+ * bind auto|remote|local.  Durations take ms/s/m/h.
+ *
+ * GSSAPI (RFC 1961): the target is gssapi-service@HOST, HOST being
+ * gssapi-host when given, else the name a reverse lookup of the gateway's
+ * address returns (each gateway looked up once); a service containing '/'
+ * is a whole principal name.  gssapi-protection is the level asked for;
+ * the gateway may answer it or a stronger one (§4.3), anything else fails
+ * the connection. */
 #ifndef SOCKS64_SHIM_CONF_H
 #define SOCKS64_SHIM_CONF_H
 
@@ -27,6 +35,7 @@
 #define SHIM_CONF_NETS_MAX 64
 #define SHIM_CONF_SUFFIXES_MAX 32
 #define SHIM_CONF_DEFAULT_PORT 1080
+#define SHIM_CONF_GSS_NAME_MAX 256
 
 enum shim_resolve {
 	SHIM_RESOLVE_REMOTE = 0, /* every non-bypassed name gets a synthetic address (RFC 3089) */
@@ -52,7 +61,10 @@ struct shim_conf {
 	struct sockaddr_storage gateways[SHIM_CONF_GATEWAYS_MAX];
 	socklen_t gateway_lens[SHIM_CONF_GATEWAYS_MAX];
 	size_t ngateways;
-	uint8_t auth; /* SOCKS5_METHOD_NONE (username/gssapi: later) */
+	uint8_t auth; /* SOCKS5_METHOD_NONE or SOCKS5_METHOD_GSSAPI (username: later) */
+	char gssapi_service[SHIM_CONF_GSS_NAME_MAX]; /* default "rcmd" (Dante, curl) */
+	char gssapi_host[SHIM_CONF_GSS_NAME_MAX]; /* "": reverse lookup of the gateway */
+	uint8_t gssapi_level; /* GSS_LEVEL_*: requested; default confidentiality */
 	enum shim_resolve resolve;
 	struct shim_conf_net nets[SHIM_CONF_NETS_MAX];
 	size_t nnets;
@@ -64,7 +76,8 @@ struct shim_conf {
 	enum shim_bind bind; /* default auto */
 };
 
-/* Defaults: gateway 127.0.0.1:1080, auth none, resolve remote, bypass
+/* Defaults: gateway 127.0.0.1:1080, auth none (gssapi-service rcmd,
+ * gssapi-protection confidentiality), resolve remote, bypass
  * nothing (loopback is always direct anyway), DESIGN.md's pools,
  * verify-names no, quarantine 10 min, connect-timeout 60 s, bind auto. */
 void shim_conf_defaults(struct shim_conf *c);

@@ -293,6 +293,7 @@ struct fdtab_pending *fdtab_pending_first(void)
 
 static void fdtab_pending_free(struct fdtab_pending *p)
 {
+	socks_client_cleanup(&p->sc);
 	fdtab_own_close(p->evfd);
 	free(p);
 }
@@ -346,6 +347,9 @@ static void fdtab_fork_child(void)
 		}
 		fdtab_own_close(p->dupfd);
 		fdtab_own_close(p->evfd);
+		/* No GSS-API call in the child (the parent's helper may have
+		 * been inside one): the handshake's context is left behind. */
+		free(p->sc.gss);
 		free(p);
 	}
 	fdtab_pend_list = NULL;

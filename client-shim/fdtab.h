@@ -72,6 +72,7 @@ struct fdtab_pending {
 	unsigned gw_next; /* gateways tried so far */
 	unsigned gw_cur; /* the gateway of the current attempt */
 	int family;
+	bool auth_set; /* socks_client_auth applied for gw_cur */
 	long long deadline; /* CLOCK_MONOTONIC ms */
 	struct socks_client sc;
 };

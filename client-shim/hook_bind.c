@@ -39,7 +39,11 @@
  * control connection came from) work either way; an address the program
  * cannot hold (an IPv6 rendezvous for an IPv4 socket) is shown as the
  * synthetic address of its literal, which is useless inside a protocol
- * (FTP's PORT cannot carry IPv6, and EPRT follows the socket's family). */
+ * (FTP's PORT cannot carry IPv6, and EPRT follows the socket's family).
+ *
+ * With `auth gssapi` at a protection level above none, listeners stay
+ * local: the accepted connection's data would be wrapped (RFC 1961 §5)
+ * and this module does not put a relay under it. */
 #include "shim.h"
 
 #include <dirent.h>
@@ -52,6 +56,7 @@
 #include <unistd.h>
 
 #include "fdtab.h"
+#include "gss_frame.h"
 
 struct hook_bind_note {
 	struct shim_ub_obj obj;
@@ -241,6 +246,10 @@ static struct hook_bind *hook_bind_candidate(int fd, const struct sockaddr *sa, 
 
 	if (!c || c->bind == SHIM_BIND_LOCAL || !hook_bind_is_stream(fd))
 		return NULL;
+	/* A BIND whose data would be wrapped (RFC 1961 §5) is not carried:
+	 * the accepted connection would need a relay of its own. */
+	if (c->auth == SOCKS5_METHOD_GSSAPI && c->gssapi_level != GSS_LEVEL_NONE)
+		return NULL;
 	fam = sa ? sa->sa_family : hook_bind_family(fd);
 	if (fam != AF_INET && fam != AF_INET6)
 		return NULL;
@@ -321,7 +330,7 @@ static int hook_bind_start(int fd, struct hook_bind *b)
 	int ctl, fl, fdfl, err;
 
 	ctl = shim_ub_request(b->family, SOCKS5_CMD_BIND, &b->peer, NULL,
-			      (int)c->connect_timeout_ms, &bnd, &gw);
+			      (int)c->connect_timeout_ms, &bnd, &gw, NULL);
 	if (ctl < 0) {
 		err = errno;
 		shim_log(SHIM_LOG_WARN, "BIND for %s: %s", b->peer.u.name, strerror(err));

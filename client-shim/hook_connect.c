@@ -45,6 +45,20 @@
  *    handshake: the dup leaves the helper's set and is closed, so the
  *    program's close really closes the socket.
  *
+ * auth gssapi (RFC 1961, socks_client.h): the context, the protection
+ * level and the wrapped request and reply run inside the same exchange,
+ * blocking or in the helper.  The GSS-API step that may block -- the
+ * reverse lookup of the gateway's name (once per gateway) and the KDC
+ * exchange for the first service ticket (MIT keeps it in the ccache) --
+ * runs in the helper with the fdtab lock released, so the program's hooks
+ * never wait for it; other handshakes in flight do wait, so the first
+ * connection to a gateway may hold the helper for that round trip.  At
+ * levels 1 and 2 the program's descriptor then becomes its end of a
+ * protected relay (gss_relay.h: a loopback TCP pair, flags and getpeername
+ * kept); at level none the connection is used unwrapped.  A refused
+ * authentication (no ticket, a level not granted) fails connect() with
+ * EACCES and a warning naming the GSS-API reason.
+ *
  * The shim's own descriptors (the helper's epoll and wake eventfd, each
  * handshake's dup and eventfd) are marked in fdtab: close() of one returns
  * EBADF as if it were not open, dup2()/dup3() onto one EBADF, close_range()
@@ -58,6 +72,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
@@ -66,6 +81,7 @@
 #include <unistd.h>
 
 #include "fdtab.h"
+#include "gss_relay.h"
 #include "socks_client.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -217,6 +233,19 @@ static int hook_connect_gw(int fd, const struct sockaddr *gw, socklen_t len, lon
 	return 0;
 }
 
+/* A failed exchange with a reached gateway.  A refused authentication
+ * (EACCES without a REP: no ticket, a level not granted) is a warning: the
+ * program only sees EACCES, and only the user can fix it. */
+static void hook_log_refusal(const char *gwtext, const struct socks_client *sc, int err)
+{
+	if (err == EACCES && sc->rep == 0)
+		shim_log(SHIM_LOG_WARN, "gateway %s: %s", gwtext,
+			 sc->why ? sc->why : strerror(err));
+	else
+		shim_log(SHIM_LOG_VERBOSE, "gateway %s: %s (REP %u)", gwtext,
+			 sc->why ? sc->why : strerror(err), sc->rep);
+}
+
 /* Connect fd through the first gateway that answers, then run cmd for dst.
  * 0 with the reply in *sc, or -1 with errno.  *reached tells whether some
  * gateway was reached (then the error is the gateway's answer). */
@@ -248,11 +277,12 @@ static int hook_via_gateway(int fd, int fam, uint8_t cmd, const struct socks_add
 		*reached = true;
 		atomic_store(&hook_gw_first, (unsigned)i);
 		socks_client_init(sc, cmd, dst);
-		if (socks_client_run(sc, fd, (int)(deadline - hook_now_ms()), NULL) == 0)
+		if (socks_client_auth(sc, c, (const struct sockaddr *)&c->gateways[i]) == 0 &&
+		    socks_client_run(sc, fd, (int)(deadline - hook_now_ms()), NULL) == 0)
 			return 0;
 		err = errno;
-		shim_log(SHIM_LOG_VERBOSE, "gateway %s: %s (REP %u)", gwtext,
-			 sc->why ? sc->why : strerror(err), sc->rep);
+		hook_log_refusal(gwtext, sc, err);
+		socks_client_cleanup(sc);
 		errno = err;
 		return -1;
 	}
@@ -271,6 +301,43 @@ static void hook_ub_on_close(int fd)
 {
 	if (shim_ub_any && shim_udp_bind_on_close && shim_ub_any())
 		shim_udp_bind_on_close(fd);
+}
+
+/* Kernel-style disconnect (RFC 793 reset): the socket can connect again,
+ * and polls like a connect that failed. */
+static void hook_disconnect(int fd)
+{
+	struct sockaddr sa = {.sa_family = AF_UNSPEC};
+
+	shim_syms()->connect(fd, &sa, sizeof(sa));
+}
+
+/* After a successful exchange on fd (gwfd: the shim's own descriptor of
+ * that connection, or -1): at GSSAPI levels 1 and 2 the program's fd
+ * becomes its end of a protected relay (gss_relay.h); at level none, or
+ * without GSSAPI, the connection is used as it is.  sc is cleaned up.  0,
+ * or -1 with errno (gwfd closed either way when given). */
+static int hook_protect(int fd, int gwfd, struct socks_client *sc)
+{
+	struct gss_ctx *ctx = socks_client_take_gss(sc);
+	char label[SOCKS_ADDR_STRLEN + 8];
+	int level = socks_client_level(sc), err;
+
+	socks_client_cleanup(sc);
+	if (!ctx) {
+		if (level >= 0)
+			shim_log(SHIM_LOG_VERBOSE, "%s:%u: GSSAPI, protection none", sc->dst.u.name,
+				 sc->dst.port);
+		fdtab_own_close(gwfd);
+		return 0;
+	}
+	snprintf(label, sizeof(label), "%s:%u", sc->dst.u.name, sc->dst.port);
+	if (gss_relay_attach(fd, gwfd, ctx, label) == 0)
+		return 0;
+	err = errno;
+	shim_log(SHIM_LOG_WARN, "%s: cannot set up the protected relay: %s", label, strerror(err));
+	errno = err;
+	return -1;
 }
 
 /* ---- non-blocking connect: the helper thread ---- */
@@ -332,15 +399,6 @@ static int hook_async_try_gw(struct fdtab_pending *p, const struct shim_conf *c)
 	return -1;
 }
 
-/* Kernel-style disconnect (RFC 793 reset): the socket can connect again,
- * and polls like a connect that failed. */
-static void hook_disconnect(int fd)
-{
-	struct sockaddr sa = {.sa_family = AF_UNSPEC};
-
-	shim_syms()->connect(fd, &sa, sizeof(sa));
-}
-
 /* Under the lock: the handshake is over (err 0: connected). */
 static void hook_async_finish(struct fdtab_pending *p, int err)
 {
@@ -354,10 +412,30 @@ static void hook_async_finish(struct fdtab_pending *p, int err)
 		return;
 	}
 	sockaddr_format((struct sockaddr *)&e->peer, text, sizeof(text));
+	if (!err) {
+		struct stat st;
+		int gwfd = p->dupfd;
+
+		/* The helper's dup is the gateway connection: a protected one
+		 * goes to the relay, and fd becomes a new socket. */
+		real->epoll_ctl(p->helper_epfd, EPOLL_CTL_DEL, gwfd, NULL);
+		p->dupfd = -1;
+		if (hook_protect(fd, gwfd, &p->sc) < 0) {
+			err = errno;
+		} else if (fstat(fd, &st) == 0) {
+			e->ino = st.st_ino;
+			e->dev = st.st_dev;
+		}
+	}
 	if (err) {
-		shim_log(SHIM_LOG_VERBOSE, "connect %s:%u (%s): %s (REP %u)", p->sc.dst.u.name,
-			 p->sc.dst.port, text, p->sc.why ? p->sc.why : strerror(err), p->sc.rep);
-		hook_disconnect(p->dupfd);
+		if (err == EACCES && p->sc.rep == 0)
+			shim_log(SHIM_LOG_WARN, "connect %s:%u (%s): %s", p->sc.dst.u.name,
+				 p->sc.dst.port, text, p->sc.why ? p->sc.why : strerror(err));
+		else
+			shim_log(SHIM_LOG_VERBOSE, "connect %s:%u (%s): %s (REP %u)",
+				 p->sc.dst.u.name, p->sc.dst.port, text,
+				 p->sc.why ? p->sc.why : strerror(err), p->sc.rep);
+		hook_disconnect(fd);
 		e->state = FDTAB_FAILED;
 		e->err = err;
 		fdtab_flags_update(p->fd, FDTAB_F_FAILED, FDTAB_F_PENDING);
@@ -381,6 +459,27 @@ static void hook_async_finish(struct fdtab_pending *p, int err)
 		    (errno != EEXIST || real->epoll_ctl(r->epfd, EPOLL_CTL_MOD, fd, &r->ev) < 0))
 			fdtab_epreg_del(fd, e, r->epfd); /* that epoll set is gone */
 	}
+}
+
+/* Under the lock: the GSS-API step of p's handshake, which may block (the
+ * gateway's reverse lookup, the KDC for a first ticket), run with the lock
+ * released so the program's hooks do not wait for it.  p is held by a
+ * user count meanwhile (a close() in between ends it but does not free
+ * it).  false when p ended meanwhile (and is gone now). */
+static bool hook_async_gss(struct fdtab_pending *p)
+{
+	sigset_t all, old;
+	bool gone;
+
+	/* The helper runs with every signal blocked: nothing to restore. */
+	sigfillset(&all);
+	p->users++;
+	fdtab_unlock(&all);
+	socks_client_gss_step(&p->sc);
+	fdtab_lock(&old);
+	gone = p->done;
+	fdtab_pending_unuse(p);
+	return !gone;
 }
 
 /* Under the lock: advance p after events on its dup. */
@@ -414,7 +513,18 @@ static void hook_async_advance(struct fdtab_pending *p, uint32_t events)
 		}
 		p->phase = HOOK_PH_SOCKS;
 	}
-	st = socks_client_step(&p->sc, p->dupfd);
+	if (!p->auth_set) {
+		p->auth_set = true;
+		if (socks_client_auth(&p->sc, c, (const struct sockaddr *)&c->gateways[p->gw_cur]) <
+		    0) {
+			hook_async_finish(p, errno);
+			return;
+		}
+	}
+	while ((st = socks_client_step(&p->sc, p->dupfd)) == SOCKS_CLIENT_WANT_GSS) {
+		if (!hook_async_gss(p))
+			return;
+	}
 	if (st == SOCKS_CLIENT_DONE || st == SOCKS_CLIENT_FAILED) {
 		hook_async_finish(p, st == SOCKS_CLIENT_DONE ? 0 : p->sc.err);
 		return;
@@ -532,6 +642,8 @@ static int hook_async_start(int fd, const struct stat *st, const struct sockaddr
 	/* Outside the lock: pthread_atfork takes glibc's fork lock, which
 	 * fork() holds while fdtab's prepare handler waits for this lock. */
 	pthread_once(&hook_helper_once, hook_helper_register_fork);
+	if (c->auth == SOCKS5_METHOD_GSSAPI)
+		gss_relay_prepare();
 	fdtab_lock(&old);
 	if (hook_helper_start() < 0)
 		goto sync;
@@ -700,6 +812,13 @@ SHIM_EXPORT int connect(int fd, SHIM_CONST_SA addr, socklen_t len)
 	}
 	shim_log(SHIM_LOG_VERBOSE, "connect %s:%u (%s) through the gateway", e.name, dst.port,
 		 text);
+	if (hook_protect(fd, -1, &sc) < 0) {
+		int err = errno;
+
+		hook_disconnect(fd);
+		errno = err;
+		return -1;
+	}
 	fdtab_set(fd, sa, len);
 	if (shim_bind_note_connect)
 		shim_bind_note_connect(fd, &sc.bnd);
@@ -887,6 +1006,7 @@ int shim_gateway_verify(const char *name)
 			shim_log(SHIM_LOG_VERBOSE, "cannot verify %s: %s", name,
 				 sc.why ? sc.why : strerror(errno));
 		}
+		socks_client_cleanup(&sc);
 		close(fd);
 		if (reached)
 			break;

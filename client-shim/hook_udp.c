@@ -41,6 +41,16 @@
  * send()/write()/sendto(NULL), and getpeername() shows the synthetic
  * address.
  *
+ * With `auth gssapi` at levels 1 and 2 (RFC 1961 §5) each datagram --
+ * SOCKS UDP header and payload -- travels wrapped whole as one message
+ * (01 03 len token): sendto() wraps, recvfrom() unwraps (datagrams lost or
+ * reordered are fine, replayed or forged ones are dropped with a log
+ * line), under the record's lock since a GSS-API context is used by one
+ * thread at a time.  A datagram whose header and payload exceed the
+ * token's plaintext limit fails with EMSGSIZE.  A token cannot be
+ * unwrapped twice (the second time is a replay), so the plaintext a
+ * MSG_PEEK unwrapped is kept for the receive that takes the datagram.
+ *
  * Not hooked: sendmmsg()/recvmmsg(), and the _chk variants of fortified
  * builds; datagrams they send to a synthetic address fail as leaks do. */
 #include "shim.h"
@@ -58,6 +68,7 @@
 #include <unistd.h>
 
 #include "fdtab.h"
+#include "gss.h"
 #include "socks_client.h"
 
 #define HOOK_UDP_MAX_FD (1 << 20)
@@ -372,15 +383,18 @@ static int hook_udp_dial(int fd, const struct sockaddr *gw, socklen_t len, long 
 
 int shim_ub_request(int sockfam, uint8_t cmd, const struct socks_addr *dst,
 		    const struct sockaddr *src, int timeout_ms, struct socks_addr *bnd,
-		    struct sockaddr_storage *gw)
+		    struct sockaddr_storage *gw, struct gss_ctx **gss)
 {
 	const struct shim_conf *c = shim_conf();
+	struct gss_ctx *ctx;
 	long long deadline = hook_udp_now_ms() + timeout_ms;
 	unsigned first = atomic_load(&hook_udp_gw_first);
 	char gwtext[SOCKS_ADDR_STRLEN];
 	struct socks_client sc;
 	int err = ENETUNREACH;
 
+	if (gss)
+		*gss = NULL;
 	if (!c) {
 		errno = ENETUNREACH;
 		return -1;
@@ -420,12 +434,30 @@ int shim_ub_request(int sockfam, uint8_t cmd, const struct socks_addr *dst,
 		}
 		atomic_store(&hook_udp_gw_first, (unsigned)i);
 		socks_client_init(&sc, cmd, dst);
-		if (socks_client_run(&sc, fd, (int)(deadline - hook_udp_now_ms()), NULL) < 0) {
+		if (socks_client_auth(&sc, c, g) < 0 ||
+		    socks_client_run(&sc, fd, (int)(deadline - hook_udp_now_ms()), NULL) < 0) {
 			err = errno;
-			shim_log(SHIM_LOG_VERBOSE, "gateway %s: %s (REP %u)", gwtext,
-				 sc.why ? sc.why : strerror(err), sc.rep);
+			if (err == EACCES && sc.rep == 0)
+				shim_log(SHIM_LOG_WARN, "gateway %s: %s", gwtext,
+					 sc.why ? sc.why : strerror(err));
+			else
+				shim_log(SHIM_LOG_VERBOSE, "gateway %s: %s (REP %u)", gwtext,
+					 sc.why ? sc.why : strerror(err), sc.rep);
+			socks_client_cleanup(&sc);
 			close(fd);
 			errno = err;
+			return -1;
+		}
+		ctx = socks_client_take_gss(&sc);
+		socks_client_cleanup(&sc);
+		if (gss) {
+			*gss = ctx;
+		} else if (ctx) {
+			gss_ctx_free(ctx);
+			shim_log(SHIM_LOG_WARN, "gateway %s: protected data not supported here",
+				 gwtext);
+			close(fd);
+			errno = EPROTONOSUPPORT;
 			return -1;
 		}
 		*bnd = sc.bnd;
@@ -438,6 +470,14 @@ int shim_ub_request(int sockfam, uint8_t cmd, const struct socks_addr *dst,
 }
 
 /* ---- UDP sockets ------------------------------------------------------------ */
+
+/* What a MSG_PEEK on a protected association unwrapped: the raw
+ * datagram (rawlen bytes), then its plaintext (len bytes). */
+struct hook_udp_stash {
+	size_t rawlen;
+	size_t len;
+	uint8_t data[];
+};
 
 /* A destination the program used, or a real source it was shown. */
 struct hook_udp_peer {
@@ -456,6 +496,9 @@ struct hook_udp {
 	int ctl; /* control connection, -1: no association */
 	struct sockaddr_storage relay; /* in the socket's family */
 	socklen_t relaylen;
+	struct gss_ctx *gss; /* the association's, at protection levels 1 and 2 */
+	uint8_t *gbuf; /* GSS_FRAME_MAX: a datagram being wrapped */
+	struct hook_udp_stash *stash; /* what a MSG_PEEK unwrapped */
 	bool connected; /* default destination set by connect() */
 	struct socks_addr dflt;
 	uint64_t clock;
@@ -473,6 +516,9 @@ static void hook_udp_drop(struct shim_ub_obj *o)
 	atomic_fetch_sub(&hook_udp_live, 1);
 	if (u->ctl >= 0)
 		fdtab_own_close(u->ctl);
+	gss_ctx_free(u->gss);
+	free(u->gbuf);
+	free(u->stash);
 	pthread_mutex_destroy(&u->lock);
 	free(u);
 }
@@ -543,6 +589,7 @@ static int hook_udp_associate(struct hook_udp *u, int fd)
 	struct socks_addr dst, bnd;
 	char text[SOCKS_ADDR_STRLEN];
 	const struct sockaddr *src = NULL;
+	struct gss_ctx *gss = NULL;
 	int ctl;
 
 	if (u->ctl >= 0) {
@@ -551,6 +598,10 @@ static int hook_udp_associate(struct hook_udp *u, int fd)
 		shim_log(SHIM_LOG_VERBOSE, "fd %d: UDP association ended by the gateway", fd);
 		fdtab_own_close(u->ctl);
 		u->ctl = -1;
+		gss_ctx_free(u->gss);
+		u->gss = NULL;
+		free(u->stash);
+		u->stash = NULL;
 	}
 	/* Bound now (as sendto would do), so the request names our port. */
 	if (shim_ub_syms()->getsockname(fd, (struct sockaddr *)&local, &len) < 0)
@@ -581,7 +632,7 @@ static int hook_udp_associate(struct hook_udp *u, int fd)
 		src = (const struct sockaddr *)&local;
 	}
 	ctl = shim_ub_request(u->family, SOCKS5_CMD_UDP_ASSOCIATE, &dst, src,
-			      hook_udp_timeout_ms(fd), &bnd, &gw);
+			      hook_udp_timeout_ms(fd), &bnd, &gw, &gss);
 	if (ctl < 0) {
 		int err = errno;
 
@@ -598,19 +649,32 @@ static int hook_udp_associate(struct hook_udp *u, int fd)
 		bnd.port = port;
 	}
 	if (bnd.atyp == SOCKS_ATYP_NAME || (bnd.atyp == SOCKS_ATYP_IPV6 && u->family == AF_INET)) {
+		gss_ctx_free(gss);
 		close(ctl);
 		errno = EAFNOSUPPORT;
 		return -1;
 	}
+	if (gss && !u->gbuf && !(u->gbuf = malloc(GSS_FRAME_MAX))) {
+		gss_ctx_free(gss);
+		close(ctl);
+		errno = ENOMEM;
+		return -1;
+	}
 	/* The program may not close it by number (closefrom() loops). */
 	ctl = fdtab_own(ctl);
-	if (ctl < 0)
+	if (ctl < 0) {
+		gss_ctx_free(gss);
 		return -1;
+	}
+	u->gss = gss;
 	u->relaylen = shim_ub_show(u->family, &bnd, &relay);
 	memcpy(&u->relay, &relay, sizeof(relay));
 	u->ctl = ctl;
-	shim_log(SHIM_LOG_VERBOSE, "fd %d: UDP association, relay %s", fd,
-		 sockaddr_format((struct sockaddr *)&u->relay, text, sizeof(text)));
+	shim_log(SHIM_LOG_VERBOSE, "fd %d: UDP association, relay %s%s", fd,
+		 sockaddr_format((struct sockaddr *)&u->relay, text, sizeof(text)),
+		 gss ? (gss_ctx_level(gss) == GSS_LEVEL_CONFIDENTIALITY ? ", confidentiality"
+									: ", integrity")
+		     : "");
 	if (u->connected && real->connect(fd, (struct sockaddr *)&u->relay, u->relaylen) < 0)
 		return -1;
 	return 0;
@@ -646,6 +710,56 @@ static struct hook_udp_peer *hook_udp_peer(struct hook_udp *u, const struct sock
 	return p;
 }
 
+/* RFC 1961 §5: header and payload wrapped whole into one message, sent
+ * as one datagram; u->lock held.  The payload length, or -1. */
+static ssize_t hook_udp_gss_send(int fd, struct hook_udp *u, const uint8_t *hdr, size_t hl,
+				 const struct msghdr *msg, int flags)
+{
+	size_t max = gss_ctx_max_plain(u->gss), len = hl, wlen;
+	struct iovec iov;
+	struct msghdr m;
+	struct gss_err err;
+	uint8_t *plain;
+	ssize_t n;
+
+	for (size_t i = 0; i < msg->msg_iovlen; i++) {
+		len += msg->msg_iov[i].iov_len;
+		if (len > max) {
+			errno = EMSGSIZE;
+			return -1;
+		}
+	}
+	plain = malloc(len);
+	if (!plain)
+		return -1;
+	memcpy(plain, hdr, hl);
+	len = hl;
+	for (size_t i = 0; i < msg->msg_iovlen; i++) {
+		memcpy(plain + len, msg->msg_iov[i].iov_base, msg->msg_iov[i].iov_len);
+		len += msg->msg_iov[i].iov_len;
+	}
+	n = gss_wrap_msg(u->gss, plain, len, u->gbuf, GSS_FRAME_MAX, &wlen, &err);
+	free(plain);
+	if (n < 0) {
+		shim_log(SHIM_LOG_WARN, "fd %d: %s", fd, err.msg);
+		errno = EMSGSIZE;
+		return -1;
+	}
+	iov.iov_base = u->gbuf;
+	iov.iov_len = wlen;
+	memset(&m, 0, sizeof(m));
+	m.msg_name = &u->relay;
+	m.msg_namelen = u->relaylen;
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = msg->msg_control;
+	m.msg_controllen = msg->msg_controllen;
+	n = shim_ub_syms()->sendmsg(fd, &m, flags);
+	if (n < 0)
+		return -1;
+	return (ssize_t)(len - hl);
+}
+
 /* Send msg's data to dst through the relay; u->lock held. */
 static ssize_t hook_udp_wrap_send(int fd, struct hook_udp *u, const struct socks_addr *dst,
 				  const struct msghdr *msg, int flags)
@@ -660,6 +774,8 @@ static ssize_t hook_udp_wrap_send(int fd, struct hook_udp *u, const struct socks
 		errno = EMSGSIZE;
 		return -1;
 	}
+	if (u->gss)
+		return hook_udp_gss_send(fd, u, hdr, hl, msg, flags);
 	iov[0].iov_base = hdr;
 	iov[0].iov_len = hl;
 	for (size_t i = 0; i < msg->msg_iovlen; i++)
@@ -834,6 +950,97 @@ static void hook_udp_name_out(struct msghdr *msg, const struct sockaddr_storage 
 }
 
 /* true when the shim took the receive (result in *ret). */
+/* A dropped datagram that a MSG_PEEK left queued must leave, so the next
+ * call sees the one after it. */
+static void hook_udp_discard(int fd, struct hook_udp *u, int flags)
+{
+	char c;
+
+	if (!(flags & MSG_PEEK))
+		return;
+	pthread_mutex_lock(&u->lock);
+	free(u->stash);
+	u->stash = NULL;
+	pthread_mutex_unlock(&u->lock);
+	(void)shim_ub_syms()->recv(fd, &c, 1, MSG_DONTWAIT);
+}
+
+/* A protected association's next datagram, whole (buf holds 2 *
+ * GSS_FRAME_MAX: the raw datagram, then its plaintext), unwrapped when it
+ * came from the relay (*relayed), into *data; m receives the source and
+ * control data.  Its length, -1 (errno), or -2 (dropped: read the next).
+ * A token cannot be unwrapped twice (the second time is a replay), so what
+ * a MSG_PEEK unwrapped is kept in u->stash with the raw datagram, and the
+ * next receive of those same bytes takes the kept plaintext. */
+static ssize_t hook_udp_gss_recv(int fd, struct hook_udp *u, struct msghdr *m, int flags,
+				 const struct sockaddr *relay, uint8_t *buf, uint8_t **data,
+				 bool *relayed)
+{
+	struct hook_udp_stash *st;
+	struct gss_err err;
+	size_t len;
+	ssize_t n;
+	int rc;
+
+	m->msg_iov->iov_base = buf;
+	m->msg_iov->iov_len = GSS_FRAME_MAX;
+	n = shim_ub_syms()->recvmsg(fd, m, flags & ~MSG_TRUNC);
+	if (n < 0)
+		return -1;
+	*relayed = m->msg_namelen != 0 && hook_udp_same((struct sockaddr *)m->msg_name, relay);
+	*data = buf;
+	len = (size_t)n;
+	if (!*relayed)
+		return n;
+	pthread_mutex_lock(&u->lock);
+	st = u->stash;
+	if (st && st->rawlen == len && memcmp(st->data, buf, len) == 0) {
+		/* Unwrapped by the MSG_PEEK before. */
+		memcpy(buf + GSS_FRAME_MAX, st->data + st->rawlen, st->len);
+		len = st->len;
+		if (!(flags & MSG_PEEK)) {
+			u->stash = NULL;
+			free(st);
+		}
+	} else {
+		const char *why = "the association ended";
+		struct hook_udp_stash *keep = NULL;
+
+		/* Kept before unwrapping: the library may work on the token in
+		 * place. */
+		if ((flags & MSG_PEEK) && (keep = malloc(sizeof(*keep) + 2 * len)) != NULL) {
+			keep->rawlen = len;
+			memcpy(keep->data, buf, len);
+		}
+		rc = -1;
+		if (u->gss) {
+			rc = gss_unwrap_dgram(u->gss, buf, (size_t)n, buf + GSS_FRAME_MAX,
+					      GSS_FRAME_MAX, &len, &err);
+			why = err.msg;
+		}
+		if (rc != 0) {
+			pthread_mutex_unlock(&u->lock);
+			free(keep);
+			/* §5: replays quietly, forgeries loudly. */
+			shim_log(rc > 0 ? SHIM_LOG_VERBOSE : SHIM_LOG_WARN,
+				 "fd %d: dropped a datagram from the relay: %s", fd, why);
+			hook_udp_discard(fd, u, flags);
+			return -2;
+		}
+		if (keep) {
+			/* The plaintext is never longer than its token. */
+			keep->len = len;
+			memcpy(keep->data + keep->rawlen, buf + GSS_FRAME_MAX, len);
+			free(u->stash);
+			u->stash = keep;
+		}
+	}
+	pthread_mutex_unlock(&u->lock);
+	*data = buf + GSS_FRAME_MAX;
+	return (ssize_t)len;
+}
+
+/* true when the shim took the receive (result in *ret). */
 static bool hook_udp_recv(int fd, struct msghdr *msg, int flags, ssize_t *ret)
 {
 	const struct shim_ub_syms *real = shim_ub_syms();
@@ -841,7 +1048,7 @@ static bool hook_udp_recv(int fd, struct msghdr *msg, int flags, ssize_t *ret)
 	struct hook_udp *u;
 	uint8_t *buf;
 	size_t want = 0, cap;
-	bool active;
+	bool active, gss;
 
 	if (atomic_load_explicit(&hook_udp_live, memory_order_relaxed) == 0)
 		return false;
@@ -850,6 +1057,7 @@ static bool hook_udp_recv(int fd, struct msghdr *msg, int flags, ssize_t *ret)
 		return false;
 	pthread_mutex_lock(&u->lock);
 	active = u->ctl >= 0;
+	gss = u->gss != NULL;
 	relay = u->relay;
 	pthread_mutex_unlock(&u->lock);
 	if (!active) {
@@ -860,7 +1068,7 @@ static bool hook_udp_recv(int fd, struct msghdr *msg, int flags, ssize_t *ret)
 		want += msg->msg_iov[i].iov_len;
 	if (want > HOOK_UDP_DGRAM_MAX)
 		want = HOOK_UDP_DGRAM_MAX;
-	cap = SOCKS5_UDP_HDR_MAX + want;
+	cap = gss ? 2 * (size_t)GSS_FRAME_MAX : SOCKS5_UDP_HDR_MAX + want;
 	buf = malloc(cap);
 	if (!buf) {
 		shim_ub_put(&u->obj);
@@ -875,7 +1083,8 @@ static bool hook_udp_recv(int fd, struct msghdr *msg, int flags, ssize_t *ret)
 		struct socks_addr src;
 		socklen_t slen;
 		size_t hl, got, payload;
-		uint8_t frag;
+		uint8_t frag, *data = buf;
+		bool relayed;
 		ssize_t n;
 
 		memset(&m, 0, sizeof(m));
@@ -885,8 +1094,18 @@ static bool hook_udp_recv(int fd, struct msghdr *msg, int flags, ssize_t *ret)
 		m.msg_iovlen = 1;
 		m.msg_control = msg->msg_control;
 		m.msg_controllen = msg->msg_controllen;
-		/* MSG_TRUNC: the kernel tells the whole datagram's length. */
-		n = real->recvmsg(fd, &m, flags | MSG_TRUNC);
+		if (gss) {
+			n = hook_udp_gss_recv(fd, u, &m, flags, (struct sockaddr *)&relay, buf,
+					      &data, &relayed);
+			if (n == -2)
+				continue;
+		} else {
+			/* MSG_TRUNC: the kernel tells the whole datagram's length. */
+			n = real->recvmsg(fd, &m, flags | MSG_TRUNC);
+			relayed =
+				n >= 0 && m.msg_namelen != 0 &&
+				hook_udp_same((struct sockaddr *)&from, (struct sockaddr *)&relay);
+		}
 		if (n < 0) {
 			*ret = -1;
 			break;
@@ -894,10 +1113,9 @@ static bool hook_udp_recv(int fd, struct msghdr *msg, int flags, ssize_t *ret)
 		got = (size_t)n < cap ? (size_t)n : cap;
 		msg->msg_controllen = m.msg_controllen;
 		msg->msg_flags = m.msg_flags & ~MSG_TRUNC;
-		if (m.msg_namelen == 0 ||
-		    !hook_udp_same((struct sockaddr *)&from, (struct sockaddr *)&relay)) {
+		if (!relayed) {
 			/* Not from the relay: a direct peer of this socket. */
-			size_t put = hook_udp_scatter(msg, buf, got);
+			size_t put = hook_udp_scatter(msg, data, got);
 
 			hook_udp_name_out(msg, &from, m.msg_namelen);
 			if ((size_t)n > put)
@@ -906,24 +1124,20 @@ static bool hook_udp_recv(int fd, struct msghdr *msg, int flags, ssize_t *ret)
 			break;
 		}
 		slen = 0;
-		if (socks5_parse_udp(buf, got, &frag, &src, &hl) == CODEC_OK && frag == 0) {
+		if (socks5_parse_udp(data, got, &frag, &src, &hl) == CODEC_OK && frag == 0) {
 			pthread_mutex_lock(&u->lock);
 			slen = hook_udp_source(u, &src, &shown);
 			pthread_mutex_unlock(&u->lock);
 		}
 		if (slen == 0) {
-			char c;
-
-			/* Dropped; a peeked one must still leave the queue. */
 			shim_log(SHIM_LOG_VERBOSE, "fd %d: dropped a bad datagram from the relay",
 				 fd);
-			if (flags & MSG_PEEK)
-				(void)real->recv(fd, &c, 1, MSG_DONTWAIT);
+			hook_udp_discard(fd, u, flags);
 			continue;
 		}
 		payload = (size_t)n - hl;
 		got -= hl;
-		got = hook_udp_scatter(msg, buf + hl, got);
+		got = hook_udp_scatter(msg, data + hl, got);
 		hook_udp_name_out(msg, &shown, slen);
 		if (payload > got)
 			msg->msg_flags |= MSG_TRUNC;

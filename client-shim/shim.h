@@ -139,12 +139,17 @@ void shim_bind_note_connect(int fd, const struct socks_addr *bnd);
 /* hook_udp.c, shared with hook_bind.c.  A control connection of the shim's
  * own: the first configured gateway that answers (an IPv4 socket's
  * association or BIND needs an IPv4 gateway; IPv6 takes either), then cmd
- * for dst within timeout_ms, bound to src first when src is not NULL.
- * Returns the connected fd (close-on-exec, non-blocking) with the reply's
- * BND in *bnd and the gateway's address in *gw, or -1 with errno. */
+ * for dst within timeout_ms, bound to src first when src is not NULL, with
+ * the configured authentication.  Returns the connected fd (close-on-exec,
+ * non-blocking) with the reply's BND in *bnd and the gateway's address in
+ * *gw, or -1 with errno.  *gss receives the GSSAPI context when the agreed
+ * level protects data (RFC 1961 §5; NULL otherwise); a caller passing
+ * gss == NULL cannot carry protected data, and such a session fails with
+ * EPROTONOSUPPORT. */
+struct gss_ctx;
 int shim_ub_request(int sockfam, uint8_t cmd, const struct socks_addr *dst,
 		    const struct sockaddr *src, int timeout_ms, struct socks_addr *bnd,
-		    struct sockaddr_storage *gw);
+		    struct sockaddr_storage *gw, struct gss_ctx **gss);
 
 /* 1 and the map entry when sa (AF_INET, AF_INET6, v4-mapped) is a
  * synthetic address the map knows; 0 when it is not synthetic; -1 when it

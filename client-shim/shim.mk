@@ -4,13 +4,16 @@
 # A shared library needs position-independent code, so the codec and map
 # files it shares with the gateway (the same sources, never copies) are
 # compiled a second time into client-shim/pic/, beside the shim's own files.
-# The gateway's objects are left as they are.
+# The gateway's objects are left as they are.  RFC 1961 (auth gssapi) uses
+# the gateway's GSS-API wrapper and framing codec the same way, and links
+# MIT's libgssapi_krb5 ($(GSS_LIBS) from the top Makefile).
 
 SHIM_LIB     := client-shim/libsocks64.so
 SHIM_TARGETS := $(SHIM_LIB)
 
 SHIM_OWN_SRCS    := $(wildcard client-shim/*.c)
-SHIM_SHARED_SRCS := gateway/socks5.c gateway/socks_addr.c dns/synth_table.c dns/synth.c
+SHIM_SHARED_SRCS := gateway/socks5.c gateway/socks_addr.c dns/synth_table.c dns/synth.c \
+	gateway/gss.c gateway/gss_frame.c
 SHIM_OBJS := $(patsubst client-shim/%.c,client-shim/pic/%.o,$(SHIM_OWN_SRCS)) \
 	$(patsubst %.c,client-shim/pic/%.o,$(notdir $(SHIM_SHARED_SRCS)))
 SHIM_PIC_FLAGS := -fPIC -fvisibility=hidden
@@ -37,7 +40,7 @@ client-shim/pic/%.o: dns/%.c
 
 $(SHIM_LIB): $(SHIM_OBJS) client-shim/exports.map
 	$(CC) $(SHIM_CFLAGS) $(SHIM_LDFLAGS) -shared -Wl,--version-script=client-shim/exports.map \
-		-Wl,-z,defs -o $@ $(SHIM_OBJS) -ldl -pthread $(LDLIBS)
+		-Wl,-z,defs -o $@ $(SHIM_OBJS) $(GSS_LIBS) -ldl -pthread $(LDLIBS)
 
 # The configuration test links the shim's parser (PIC objects are fine in
 # an executable); -Iclient-shim first so "conf.h" is the shim's.

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "gss_frame.h"
 #include "socks5.h"
 
 static void test_gw_is(const struct shim_conf *c, size_t i, const char *addr, unsigned port)
@@ -50,6 +51,9 @@ static void test_defaults(void **state)
 	assert_int_equal(c.ngateways, 1);
 	test_gw_is(&c, 0, "127.0.0.1", 1080);
 	assert_int_equal(c.auth, SOCKS5_METHOD_NONE);
+	assert_string_equal(c.gssapi_service, "rcmd");
+	assert_string_equal(c.gssapi_host, "");
+	assert_int_equal(c.gssapi_level, GSS_LEVEL_CONFIDENTIALITY);
 	assert_int_equal(c.resolve, SHIM_RESOLVE_REMOTE);
 	assert_false(c.verify_names);
 	assert_int_equal(c.synth.v4_plen, 8);
@@ -123,7 +127,14 @@ static void test_errors(void **state)
 	test_expect_error("gateway 127.0.0.1:0\n", "bad gateway");
 	test_expect_error("gateway 127.0.0.1:65536\n", "bad gateway");
 	test_expect_error("gateway [::1]x\n", "bad gateway");
-	test_expect_error("auth gssapi\n", "bad.conf:1: auth gssapi is not supported");
+	test_expect_error("auth username\n", "bad.conf:1: auth username is not supported");
+	test_expect_error("gssapi-protection selective\n",
+			  "gssapi-protection must be none, integrity or confidentiality");
+	test_expect_error("gssapi-protection\n", "'gssapi-protection' needs a value");
+	test_expect_error("gssapi-service rcmd@host\n", "bad gssapi-service 'rcmd@host'");
+	test_expect_error("gssapi-host gw/x\n", "bad gssapi-host 'gw/x'");
+	test_expect_error("gssapi-host a@b\n", "bad gssapi-host");
+	test_expect_error("gssapi-service a b\n", "takes one value");
 	test_expect_error("auth magic\n", "unknown auth method");
 	test_expect_error("resolve local\n", "resolve must be remote or auto");
 	test_expect_error("bypass 10.0.0.1/8\n", "bad bypass network");
@@ -140,6 +151,52 @@ static void test_errors(void **state)
 	test_expect_error("resolve remote auto\n", "takes one value");
 	test_expect_error("ok-line-missing-key-value\n", "needs a value");
 	test_expect_error("# fine\nfrobnicate yes\n", "bad.conf:2: unknown key 'frobnicate'");
+}
+
+static void test_gssapi(void **state)
+{
+	struct shim_conf c;
+	char err[300] = "";
+	char longname[SHIM_CONF_GSS_NAME_MAX + 8];
+
+	(void)state;
+	shim_conf_defaults(&c);
+	if (shim_conf_load_string(&c,
+				  "auth gssapi\n"
+				  "gssapi-service socks\n"
+				  "gssapi-host gw.example\n"
+				  "gssapi-protection integrity\n",
+				  "g.conf", err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(c.auth, SOCKS5_METHOD_GSSAPI);
+	assert_string_equal(c.gssapi_service, "socks");
+	assert_string_equal(c.gssapi_host, "gw.example");
+	assert_int_equal(c.gssapi_level, GSS_LEVEL_INTEGRITY);
+	/* A whole principal name may carry '@REALM'; later lines override. */
+	if (shim_conf_load_string(&c,
+				  "gssapi-service rcmd/gw.example@TEST.EXAMPLE\n"
+				  "gssapi-protection none\n"
+				  "auth none\n",
+				  "g2.conf", err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_string_equal(c.gssapi_service, "rcmd/gw.example@TEST.EXAMPLE");
+	assert_int_equal(c.gssapi_level, GSS_LEVEL_NONE);
+	assert_int_equal(c.auth, SOCKS5_METHOD_NONE);
+	if (shim_conf_load_string(&c, "gssapi-protection confidentiality\n", "g3.conf", err,
+				  sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(c.gssapi_level, GSS_LEVEL_CONFIDENTIALITY);
+	/* Too long for the buffer: refused, the old value kept. */
+	memset(longname, 'h', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	{
+		char text[sizeof(longname) + 32];
+
+		snprintf(text, sizeof(text), "gssapi-host %s\n", longname);
+		assert_int_equal(shim_conf_load_string(&c, text, "g4.conf", err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "g4.conf:1: gssapi-host too long"));
+		assert_string_equal(c.gssapi_host, "gw.example");
+	}
 }
 
 static void test_sources(void **state)
@@ -257,7 +314,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),        cmocka_unit_test(test_all_keys),
 		cmocka_unit_test(test_errors),          cmocka_unit_test(test_sources),
-		cmocka_unit_test(test_bypass_matching),
+		cmocka_unit_test(test_bypass_matching), cmocka_unit_test(test_gssapi),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
