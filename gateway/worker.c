@@ -105,10 +105,18 @@ void worker_accept(struct worker *w, int lfd)
 				continue;
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 			    errno == ENOMEM) {
-				log_warn("worker %u: accept paused", w->id);
+				/* Once per episode, not once per retry. */
+				if (!w->accept_failing)
+					log_warn("worker %u: accept paused, retrying every %u ms",
+						 w->id, WORKER_EMFILE_PAUSE_MS);
+				w->accept_failing = true;
 				worker_pause(w, WORKER_EMFILE_PAUSE_MS);
 			}
 			return;
+		}
+		if (w->accept_failing) {
+			log_notice("worker %u: accepting again", w->id);
+			w->accept_failing = false;
 		}
 		if (!worker_client_allowed(w, &peer.sa)) {
 			char a[64];

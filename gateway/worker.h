@@ -67,6 +67,7 @@ struct worker {
 	bool want_stop;
 
 	bool stopping; /* listeners closed, draining */
+	bool accept_failing; /* accept4 out of descriptors: logged once */
 	struct timer accept_timer; /* resume accepting after a limit or EMFILE */
 	struct timer drain_timer;
 	struct timer trim_timer; /* gives idle pipes back to the kernel */
