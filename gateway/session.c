@@ -237,6 +237,7 @@ static void session_close(struct session *s, const char *result, const char *rea
 	s->state = SS_CLOSED;
 	session_quota_release(s);
 	session_hs_release(s);
+	udp_stop(s); /* the relay and egress sockets go with the session */
 	loop_timer_cancel(w->loop, &s->timer);
 	relay_dir_release(&w->pipes, &s->up);
 	relay_dir_release(&w->pipes, &s->down);
