@@ -13,12 +13,15 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "gss.h"
 #include "log.h"
 #include "socks5.h"
 
@@ -58,7 +61,15 @@ static const struct conf_method {
 } conf_methods[] = {
 	{"none", SOCKS5_METHOD_NONE, true},
 	{"username", SOCKS5_METHOD_USERNAME, true},
-	{"gssapi", SOCKS5_METHOD_GSSAPI, false},
+	{"gssapi", SOCKS5_METHOD_GSSAPI, true},
+};
+
+/* gssapi-protection words, indexed by RFC 1961 §4.3 level ("none" is the
+ * non-standard 0 that curl and Dante's "clear" ask for). */
+static const char *const conf_gss_level_names[] = {
+	[GSS_LEVEL_NONE] = "none",
+	[GSS_LEVEL_INTEGRITY] = "integrity",
+	[GSS_LEVEL_CONFIDENTIALITY] = "confidentiality",
 };
 
 static const char *const conf_prefer_names[] = {
@@ -580,18 +591,126 @@ static int conf_set_string(struct conf *c, const struct conf_keyword *kw, char *
 	return 0;
 }
 
+static int conf_set_gss_keytab(struct conf *c, const struct conf_keyword *kw, char **words,
+			       size_t nwords, unsigned line, char *err, size_t errlen)
+{
+	if (conf_set_string(c, kw, words, nwords, line, err, errlen) < 0)
+		return -1;
+	c->gssapi_keytab_line = line;
+	return 0;
+}
+
+static int conf_set_gss_levels(struct conf *c, const struct conf_keyword *kw, char **words,
+			       size_t nwords, unsigned line, char *err, size_t errlen)
+{
+	unsigned levels = 0;
+
+	(void)kw;
+	(void)line;
+	for (size_t i = 1; i < nwords; i++) {
+		int l = conf_lookup(conf_gss_level_names, CONF_NELEM(conf_gss_level_names),
+				    words[i]);
+
+		if (l < 0) {
+			conf_err(err, errlen,
+				 "unknown level '%s' (expected none, integrity or confidentiality)",
+				 words[i]);
+			return -1;
+		}
+		if (levels & GSS_LEVEL_BIT(l)) {
+			conf_err(err, errlen, "level %s given twice", words[i]);
+			return -1;
+		}
+		levels |= GSS_LEVEL_BIT(l);
+	}
+	c->gssapi_levels = levels;
+	return 0;
+}
+
 static int conf_add_default_listeners(struct conf *c);
+
+/* The keytab holds every secret of the service principals: refuse one that
+ * anybody may read, and one the daemon cannot read any more once it has
+ * dropped to `user` (MIT opens the keytab again at each accept).  err gets
+ * the reason only. */
+static int conf_gss_keytab_check(const struct conf *c, char *err, size_t errlen)
+{
+	struct stat st;
+	struct passwd *pw;
+
+	if (stat(c->gssapi_keytab, &st) < 0) {
+		conf_err(err, errlen, "%s: %s", c->gssapi_keytab, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		conf_err(err, errlen, "%s: not a regular file", c->gssapi_keytab);
+		return -1;
+	}
+	if (st.st_mode & (S_IROTH | S_IWOTH)) {
+		conf_err(err, errlen, "%s is accessible to every user (mode %04o): chmod o-rw it",
+			 c->gssapi_keytab, (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	/* Only at start-up as root: a reload already runs as that user, and
+	 * the acceptor below finds out for itself. */
+	if (c->run_user == NULL || geteuid() != 0 || (pw = getpwnam(c->run_user)) == NULL ||
+	    pw->pw_uid == 0)
+		return 0;
+	/* service_drop_privileges() leaves no supplementary groups. */
+	if (!((st.st_uid == pw->pw_uid && (st.st_mode & S_IRUSR)) ||
+	      (st.st_gid == pw->pw_gid && (st.st_mode & S_IRGRP)))) {
+		conf_err(err, errlen,
+			 "%s is not readable by user %s, which the daemon runs as after start-up "
+			 "(chown it to %s, or chgrp it and chmod g+r)",
+			 c->gssapi_keytab, c->run_user, c->run_user);
+		return -1;
+	}
+	return 0;
+}
+
+/* GSSAPI offered: the acceptor credentials are acquired with the snapshot,
+ * so a missing key shows at start-up (or keeps the old snapshot on reload)
+ * rather than at the first client. */
+static int conf_finish_gss(struct conf *c, const char *name, char *err, size_t errlen)
+{
+	struct gss_err gerr;
+	char reason[CONF_REASON_MAX];
+
+	if (c->gssapi_keytab == NULL) {
+		conf_err(err, errlen, "%s: auth gssapi needs gssapi-keytab", name);
+		return -1;
+	}
+	if (c->gssapi_levels == 0) {
+		conf_err(err, errlen, "%s: gssapi-protection grants no level", name);
+		return -1;
+	}
+	if (conf_gss_keytab_check(c, reason, sizeof(reason)) < 0) {
+		conf_err(err, errlen, "%s:%u: gssapi-keytab: %s", name, c->gssapi_keytab_line,
+			 reason);
+		return -1;
+	}
+	c->gss = gss_acceptor_new(c->gssapi_keytab, c->gssapi_service, &gerr);
+	if (c->gss == NULL) {
+		conf_err(err, errlen, "%s:%u: gssapi-keytab: %s", name, c->gssapi_keytab_line,
+			 gerr.msg);
+		return -1;
+	}
+	return 0;
+}
 
 /* Whole-file checks, after every line: the users file is read with the
  * snapshot, so a reload re-reads it and a bad one keeps the old snapshot. */
 static int conf_finish(struct conf *c, const char *name, char *err, size_t errlen)
 {
 	bool username = memchr(c->methods, SOCKS5_METHOD_USERNAME, c->nmethods) != NULL;
+	bool gssapi = memchr(c->methods, SOCKS5_METHOD_GSSAPI, c->nmethods) != NULL;
 
 	if (c->nlisten == 0 && conf_add_default_listeners(c) < 0) {
 		conf_err(err, errlen, "%s: out of memory", name);
 		return -1;
 	}
+	if (gssapi && conf_finish_gss(c, name, err, errlen) < 0)
+		return -1;
 	if (!username)
 		return 0;
 	if (c->users_file == NULL) {
@@ -642,6 +761,11 @@ static const struct conf_keyword conf_keywords[] = {
 	{"auth", conf_set_auth, 0, 0, 0, 1, CONF_NELEM(conf_methods), false},
 	{"allow-resolve", conf_set_bool, CONF_OFF(allow_resolve), 0, 0, 1, 1, false},
 	{"users-file", conf_set_string, CONF_OFF(users_file), 1, 0, 1, 1, false},
+	{"gssapi-keytab", conf_set_gss_keytab, CONF_OFF(gssapi_keytab), 1, 0, 1, 1, false},
+	{"gssapi-service", conf_set_string, CONF_OFF(gssapi_service), 0, 0, 1, 1, false},
+	{"gssapi-protection", conf_set_gss_levels, 0, 0, 0, 1, CONF_NELEM(conf_gss_level_names),
+	 false},
+	{"gssapi-nec", conf_set_bool, CONF_OFF(gssapi_nec), 0, 0, 1, 1, false},
 	{"user", conf_set_string, CONF_OFF(run_user), 0, 0, 1, 1, false},
 	{"stats-file", conf_set_string, CONF_OFF(stats_file), 1, 0, 1, 1, false},
 	{"stats-interval", conf_set_duration_ms, CONF_OFF(stats_interval_ms), CONF_SECOND,
@@ -683,6 +807,10 @@ static struct conf *conf_new(const char *name)
 	c->methods[0] = SOCKS5_METHOD_NONE;
 	c->nmethods = 1;
 	c->allow_resolve = false;
+	/* RFC 1961 levels only: `none` (auth only, then cleartext) must be
+	 * asked for. */
+	c->gssapi_levels =
+		GSS_LEVEL_BIT(GSS_LEVEL_INTEGRITY) | GSS_LEVEL_BIT(GSS_LEVEL_CONFIDENTIALITY);
 	return c;
 }
 
@@ -697,6 +825,9 @@ static void conf_free(struct conf *c)
 	free(c->nameservers);
 	auth_users_free(c->users);
 	free(c->users_file);
+	gss_acceptor_free(c->gss);
+	free(c->gssapi_keytab);
+	free(c->gssapi_service);
 	free(c->run_user);
 	free(c->stats_file);
 	free(c->file);

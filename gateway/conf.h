@@ -14,6 +14,7 @@
 #include "rules.h"
 
 struct auth_users;
+struct gss_acceptor;
 
 enum conf_prefer {
 	CONF_PREFER_IPV6 = 0,
@@ -69,6 +70,16 @@ struct conf {
 
 	char *users_file; /* RFC 1929 credentials: name:crypt-hash lines */
 	struct auth_users *users; /* loaded with the snapshot when username is offered */
+
+	/* GSSAPI (RFC 1961), used when `auth` offers gssapi. */
+	char *gssapi_keytab; /* acceptor keys; required with auth gssapi */
+	unsigned gssapi_keytab_line; /* for error lines */
+	char *gssapi_service; /* NULL: any key in the keytab; "rcmd"; "rcmd/host@REALM" */
+	unsigned gssapi_levels; /* GSS_LEVEL_BIT()s granted; default integrity, confidentiality */
+	bool gssapi_nec; /* accept the level message unwrapped (NEC, curl --socks5-gssapi-nec) */
+	/* Built with the snapshot (so a reload re-reads the keytab), shared by
+	 * every worker, freed with the snapshot. */
+	struct gss_acceptor *gss;
 
 	struct rule *rules;
 	size_t nrules;

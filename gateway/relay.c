@@ -21,6 +21,8 @@ void pipe_pool_init(struct pipe_pool *p, unsigned size, unsigned max_free)
 
 void pipe_pool_trim(struct pipe_pool *p)
 {
+	free(p->scratch);
+	p->scratch = NULL;
 	while (p->free != NULL) {
 		struct relay_pipe *rp = p->free;
 
@@ -124,8 +126,11 @@ static bool relay_again(int err)
 	return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
 }
 
-/* Flush the copy buffer; false when the destination cannot take more. */
-static enum relay_status relay_flush_buf(struct relay_dir *d, struct relay_end *dst, bool *moved)
+/* Flush the copy buffer until the destination cannot take more.  count:
+ * the bytes are the session's payload (not protected messages, which are
+ * counted as the plaintext they carry). */
+static enum relay_status relay_flush_buf(struct relay_dir *d, struct relay_end *dst, bool count,
+					 bool *moved)
 {
 	while (d->blen > 0 && dst->writable) {
 		ssize_t n = send(dst->fd, d->buf + d->boff, d->blen, MSG_NOSIGNAL);
@@ -140,7 +145,8 @@ static enum relay_status relay_flush_buf(struct relay_dir *d, struct relay_end *
 		}
 		d->boff += (uint32_t)n;
 		d->blen -= (uint32_t)n;
-		d->bytes += (uint64_t)n;
+		if (count)
+			d->bytes += (uint64_t)n;
 		*moved = true;
 	}
 	if (d->blen == 0) {
@@ -246,12 +252,26 @@ static enum relay_status relay_fill_buf(struct relay_dir *d, struct relay_end *s
 			d->eof = true;
 			break;
 		}
-		/* Short read: drained (edge-triggered epoll reports more). */
-		if ((size_t)n < RELAY_BUF_SIZE - d->boff - d->blen)
-			src->readable = false;
+		/* A short read does not prove the socket drained: a FIN that
+		 * came with the data is only seen by the next recv(), and
+		 * edge-triggered epoll will not report it again.  Only EAGAIN
+		 * clears readable. */
 		d->blen += (uint32_t)n;
 		*moved = true;
 		break;
+	}
+	return RELAY_WAIT;
+}
+
+/* Everything the source sent is out: carry its EOF (RFC 1928 says nothing;
+ * TCP semantics do). */
+static enum relay_status relay_half_close(struct relay_dir *d, struct relay_end *dst, bool *moved)
+{
+	if (d->eof && !d->shut && d->blen == 0 && d->in_pipe == 0) {
+		if (shutdown(dst->fd, SHUT_WR) < 0 && errno != ENOTCONN)
+			return RELAY_ERR_DST;
+		d->shut = true;
+		*moved = true;
 	}
 	return RELAY_WAIT;
 }
@@ -268,7 +288,7 @@ enum relay_status relay_pump(struct pipe_pool *pool, struct relay_dir *d, struct
 		bool fallback = false;
 
 		progress = false;
-		st = relay_flush_buf(d, dst, &progress);
+		st = relay_flush_buf(d, dst, true, &progress);
 		if (st != RELAY_WAIT)
 			return st;
 		if (d->blen == 0) {
@@ -292,12 +312,154 @@ enum relay_status relay_pump(struct pipe_pool *pool, struct relay_dir *d, struct
 	}
 	if (progress)
 		return RELAY_MORE;
-	if (d->eof && !d->shut && d->blen == 0 && d->in_pipe == 0) {
-		/* Carry the half-close (RFC 1928 says nothing; TCP semantics do). */
-		if (shutdown(dst->fd, SHUT_WR) < 0 && errno != ENOTCONN)
-			return RELAY_ERR_DST;
-		d->shut = true;
-		*moved = true;
+	return relay_half_close(d, dst, moved);
+}
+
+/* ---- protected path (per-message transform on the client side) ---------- */
+
+/* One read from the client into the transform's buffer. */
+static enum relay_status relay_read_msgs(struct relay_dir *d, struct relay_xform *x,
+					 struct relay_end *src, bool *moved)
+{
+	size_t cap;
+	uint8_t *p = x->ops->rx_space(x, &cap);
+	ssize_t n;
+
+	if (p == NULL || cap == 0)
+		return RELAY_WAIT; /* out of memory (retried) or broken (rx_next says) */
+	for (;;) {
+		n = recv(src->fd, p, cap, 0);
+		if (n >= 0)
+			break;
+		if (!relay_again(errno))
+			return RELAY_ERR_SRC;
+		if (errno != EINTR) {
+			src->readable = false;
+			return RELAY_WAIT;
+		}
 	}
+	if (n == 0) {
+		/* A message cut short by the EOF is simply never delivered. */
+		d->eof = true;
+		return RELAY_WAIT;
+	}
+	/* Readable until EAGAIN, as relay_fill_buf(): a queued FIN must be
+	 * read. */
+	x->ops->rx_commit(x, (size_t)n);
+	*moved = true;
 	return RELAY_WAIT;
+}
+
+enum relay_status relay_pump_from_client(struct relay_dir *d, struct relay_xform *x,
+					 struct relay_end *src, struct relay_end *dst, bool *moved)
+{
+	enum relay_status st;
+	bool progress = false;
+	size_t n;
+	int r;
+
+	for (int round = 0; round < 16; round++) {
+		progress = false;
+		st = d->blen > 0 ? relay_flush_buf(d, dst, true, &progress) : RELAY_WAIT;
+		if (st != RELAY_WAIT)
+			return st;
+		/* The plaintext of one message at a time: nothing more is
+		 * decoded or read while the destination has not taken it. */
+		if (d->blen == 0) {
+			if (d->buf == NULL && (d->buf = malloc(RELAY_XFORM_MAX)) == NULL)
+				break; /* retried on the next event */
+			r = x->ops->rx_next(x, d->buf, RELAY_XFORM_MAX, &n);
+			if (r < 0)
+				return RELAY_ERR_XFORM;
+			if (r > 0) {
+				d->boff = 0;
+				d->blen = (uint32_t)n;
+				progress = true;
+			} else if (!d->eof && src->readable) {
+				st = relay_read_msgs(d, x, src, &progress);
+				if (st != RELAY_WAIT)
+					return st;
+			}
+		}
+		if (progress)
+			*moved = true;
+		else
+			break;
+	}
+	if (d->blen == 0) {
+		free(d->buf);
+		d->buf = NULL;
+	}
+	if (progress)
+		return RELAY_MORE;
+	return relay_half_close(d, dst, moved);
+}
+
+/* One read from the destination, at most one message's worth, sent as one
+ * message. */
+static enum relay_status relay_wrap_read(struct pipe_pool *pool, struct relay_dir *d,
+					 struct relay_xform *x, struct relay_end *src, bool *moved)
+{
+	size_t max = x->ops->tx_max(x), out;
+	ssize_t n;
+
+	if (max > RELAY_XFORM_MAX)
+		max = RELAY_XFORM_MAX;
+	if (pool->scratch == NULL && (pool->scratch = malloc(RELAY_XFORM_MAX)) == NULL)
+		return RELAY_WAIT;
+	if (d->buf == NULL && (d->buf = malloc(RELAY_XFORM_MAX)) == NULL)
+		return RELAY_WAIT;
+	for (;;) {
+		n = recv(src->fd, pool->scratch, max, 0);
+		if (n >= 0)
+			break;
+		if (!relay_again(errno))
+			return RELAY_ERR_SRC;
+		if (errno != EINTR) {
+			src->readable = false;
+			return RELAY_WAIT;
+		}
+	}
+	if (n == 0) {
+		d->eof = true;
+		return RELAY_WAIT;
+	}
+	if (x->ops->tx_wrap(x, pool->scratch, (size_t)n, d->buf, RELAY_XFORM_MAX, &out) < 0)
+		return RELAY_ERR_XFORM;
+	d->boff = 0;
+	d->blen = (uint32_t)out;
+	d->bytes += (uint64_t)n;
+	*moved = true;
+	return RELAY_WAIT;
+}
+
+enum relay_status relay_pump_to_client(struct pipe_pool *pool, struct relay_dir *d,
+				       struct relay_xform *x, struct relay_end *src,
+				       struct relay_end *dst, bool *moved)
+{
+	enum relay_status st;
+	bool progress = false;
+
+	for (int round = 0; round < 16; round++) {
+		progress = false;
+		st = d->blen > 0 ? relay_flush_buf(d, dst, false, &progress) : RELAY_WAIT;
+		if (st != RELAY_WAIT)
+			return st;
+		if (d->blen == 0 && !d->eof && src->readable) {
+			st = relay_wrap_read(pool, d, x, src, &progress);
+			if (st != RELAY_WAIT)
+				return st;
+		}
+		if (progress)
+			*moved = true;
+		else
+			break;
+	}
+	if (d->blen == 0) {
+		free(d->buf);
+		d->buf = NULL;
+	}
+	if (progress)
+		return RELAY_MORE;
+	return relay_half_close(d, dst, moved);
 }

@@ -5,7 +5,13 @@
  * path: a small buffer allocated while data is pending, used when no pipe can
  * be had and for bytes the client sent ahead of the reply.  Half-close is
  * carried with shutdown(SHUT_WR); a side whose peer is not draining is not
- * read (backpressure). */
+ * read (backpressure).
+ *
+ * Protected path: when the session's auth method installed a per-message
+ * transform on the client side (GSSAPI levels 1 and 2, RFC 1961 §5), bytes
+ * to and from the client go through it on a copy path of whole messages;
+ * the destination side stays plain.  Sessions without a transform never
+ * touch it. */
 #ifndef SOCKS64_RELAY_H
 #define SOCKS64_RELAY_H
 
@@ -21,6 +27,7 @@ struct relay_pipe {
 
 struct pipe_pool {
 	struct relay_pipe *free;
+	uint8_t *scratch; /* protected path: one plaintext read (RELAY_XFORM_MAX) */
 	unsigned nfree;
 	unsigned max_free;
 	unsigned size; /* pipe capacity in bytes */
@@ -50,6 +57,39 @@ enum relay_status {
 	RELAY_MORE, /* budget used up with work left: pump again soon */
 	RELAY_ERR_SRC, /* reading the source failed (errno set) */
 	RELAY_ERR_DST, /* writing the destination failed (errno set) */
+	RELAY_ERR_XFORM, /* a message from the client failed the transform (xform->err) */
+};
+
+/* Room for one whole message either way: RFC 1961's 4-byte header and a
+ * token of up to 65535 bytes (§5); also enough for any plaintext. */
+#define RELAY_XFORM_MAX (4 + 65535)
+
+struct relay_xform;
+
+/* A per-message transform on the client side.  The relay only moves the
+ * bytes; the transform's owner frames, protects and checks them. */
+struct relay_xform_ops {
+	/* Client -> destination: where the next read from the client may
+	 * write, and how much (0 only for a stream already broken, which
+	 * rx_next reports). */
+	uint8_t *(*rx_space)(struct relay_xform *x, size_t *cap);
+	void (*rx_commit)(struct relay_xform *x, size_t n);
+	/* The plaintext of the next whole message into out (cap
+	 * RELAY_XFORM_MAX): 1 with *outlen set (0 bytes is fine), 0 when
+	 * more input is needed, -1 when the stream is broken, forged or
+	 * aborted by the client (x->err says why: end the session). */
+	int (*rx_next)(struct relay_xform *x, uint8_t *out, size_t cap, size_t *outlen);
+	/* Destination -> client: the most plaintext one message carries. */
+	size_t (*tx_max)(struct relay_xform *x);
+	/* One message carrying len <= tx_max bytes into out: 0 or -1
+	 * (x->err set).  Every message built must be sent. */
+	int (*tx_wrap)(struct relay_xform *x, const uint8_t *in, size_t len, uint8_t *out,
+		       size_t cap, size_t *outlen);
+};
+
+struct relay_xform {
+	const struct relay_xform_ops *ops;
+	const char *err; /* why the last call failed, for the session log */
 };
 
 void pipe_pool_init(struct pipe_pool *p, unsigned size, unsigned max_free);
@@ -65,6 +105,17 @@ int relay_dir_preload(struct relay_dir *d, const void *data, size_t len);
  * everything was written. */
 enum relay_status relay_pump(struct pipe_pool *pool, struct relay_dir *d, struct relay_end *src,
 			     struct relay_end *dst, bool *moved);
+
+/* The protected copy path, one per direction: client -> destination
+ * (decode each message, write its plaintext) and destination -> client
+ * (read at most tx_max bytes, send them as one message: no coalescing, so
+ * a message never waits for more data).  Same contract as relay_pump(),
+ * plus RELAY_ERR_XFORM. */
+enum relay_status relay_pump_from_client(struct relay_dir *d, struct relay_xform *x,
+					 struct relay_end *src, struct relay_end *dst, bool *moved);
+enum relay_status relay_pump_to_client(struct pipe_pool *pool, struct relay_dir *d,
+				       struct relay_xform *x, struct relay_end *src,
+				       struct relay_end *dst, bool *moved);
 
 /* Give back the pipe and buffer (session teardown). */
 void relay_dir_release(struct pipe_pool *pool, struct relay_dir *d);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth_gssapi.h"
 #include "auth_pass.h"
 #include "authq.h"
 #include "conf.h"
@@ -32,7 +33,6 @@
  * closing ourselves (RFC 1928 §6: no more than 10 seconds). */
 #define SESSION_LINGER_MS 2000
 
-static void session_close(struct session *s, const char *result, const char *reason);
 void session_advance(struct session *s);
 static void session_resolved(struct resolver_query *q, const struct dns_answer *a);
 static void session_connected(struct dialer *d, int fd, int err);
@@ -148,6 +148,7 @@ static void session_defer_cb(struct loop_defer *d)
 	s->defer_queued = false;
 	if (s->state == SS_CLOSED) {
 		udp_free(s);
+		auth_gss_free(s);
 		conf_unref(s->conf);
 		free(s->user);
 		free(s);
@@ -197,13 +198,17 @@ static void session_quota_release(struct session *s)
 static void session_log(struct session *s)
 {
 	char client[SOCKS_ADDR_STRLEN], target[SOCKS_ADDR_STRLEN], addr[SOCKS_ADDR_STRLEN];
-	char extra[96] = "";
+	char extra[128] = "";
 	uint64_t dur = loop_now(s->w->loop) - s->t_start;
+	int n;
 
 	if (!log_enabled(LOG_LVL_INFO))
 		return;
 	sockaddr_format(&s->client.sa, client, sizeof(client));
-	udp_log_extra(s, extra, sizeof(extra));
+	n = auth_gss_log_extra(s, extra, sizeof(extra));
+	if (n < 0 || (size_t)n >= sizeof(extra))
+		n = 0;
+	udp_log_extra(s, extra + n, sizeof(extra) - (size_t)n);
 	if (s->dst.atyp != 0)
 		socks_addr_format(&s->dst, target, sizeof(target));
 	else
@@ -223,7 +228,7 @@ static void session_log(struct session *s)
 }
 
 /* The one teardown: logs once, closes every fd, frees after the batch. */
-static void session_close(struct session *s, const char *result, const char *reason)
+void session_close(struct session *s, const char *result, const char *reason)
 {
 	struct worker *w = s->w;
 
@@ -237,7 +242,9 @@ static void session_close(struct session *s, const char *result, const char *rea
 	s->state = SS_CLOSED;
 	session_quota_release(s);
 	session_hs_release(s);
-	udp_stop(s); /* the relay and egress sockets go with the session */
+	/* The association's sockets go with the session: a late datagram
+	 * must find nothing registered. */
+	udp_stop(s);
 	loop_timer_cancel(w->loop, &s->timer);
 	relay_dir_release(&w->pipes, &s->up);
 	relay_dir_release(&w->pipes, &s->down);
@@ -275,16 +282,14 @@ static void session_reset(struct loop_io *io)
 
 /* Write queued output; returns 0 when all is written, 1 when waiting for
  * the socket, -1 on error (session closed). */
-static int session_flush(struct session *s)
+int session_send(struct session *s, const uint8_t *p, size_t len, size_t *off)
 {
-	struct session_hs *hs = s->hs;
-
-	while (hs->outoff < hs->outlen) {
+	while (*off < len) {
 		ssize_t n;
 
 		if (!s->cend.writable)
 			return 1;
-		n = send(s->cio.fd, hs->out + hs->outoff, hs->outlen - hs->outoff, MSG_NOSIGNAL);
+		n = send(s->cio.fd, p + *off, len - *off, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -295,44 +300,63 @@ static int session_flush(struct session *s)
 			session_close(s, "closed", "client write failed");
 			return -1;
 		}
-		hs->outoff += (uint16_t)n;
+		*off += (size_t)n;
 	}
-	hs->outoff = hs->outlen = 0;
 	return 0;
+}
+
+static int session_flush(struct session *s)
+{
+	struct session_hs *hs = s->hs;
+	size_t off = hs->outoff;
+	int r;
+
+	if (off == hs->outlen)
+		return 0;
+	r = session_send(s, hs->out, hs->outlen, &off);
+	if (r < 0)
+		return -1;
+	hs->outoff = (uint16_t)off;
+	if (r == 0)
+		hs->outoff = hs->outlen = 0;
+	return r;
 }
 
 void session_queue(struct session *s, const uint8_t *p, size_t n)
 {
 	struct session_hs *hs = s->hs;
+	size_t room = sizeof(hs->out) - hs->outlen, w;
 
+	if (s->xform != NULL) {
+		/* RFC 1961 §4: with protection, replies are wrapped too. */
+		if (s->xform->ops->tx_wrap(s->xform, p, n, hs->out + hs->outlen, room, &w) < 0) {
+			log_msg(LOG_LVL_ERR, "session=%llu reply not sent: %s",
+				(unsigned long long)s->id, s->xform->err);
+			return;
+		}
+		hs->outlen += (uint16_t)w;
+		return;
+	}
 	/* The largest sequence (method select + reply) fits by construction. */
-	if (n <= sizeof(hs->out) - hs->outlen) {
+	if (n <= room) {
 		memcpy(hs->out + hs->outlen, p, n);
 		hs->outlen += (uint16_t)n;
 	}
 }
 
-/* Read what has arrived; returns 1 if bytes were added, 0 if none are
- * waiting, -1 if the session was closed (EOF, error, buffer full). */
-static int session_read(struct session *s)
+int session_recv(struct session *s, uint8_t *p, size_t cap, size_t *got)
 {
-	struct session_hs *hs = s->hs;
-
+	*got = 0;
 	while (s->cend.readable) {
-		ssize_t n;
+		ssize_t n = recv(s->cio.fd, p, cap, 0);
 
-		if (hs->inlen == sizeof(hs->in)) {
-			session_close(s, "bad-request", "handshake too long");
-			return -1;
-		}
-		n = recv(s->cio.fd, hs->in + hs->inlen, sizeof(hs->in) - hs->inlen, 0);
 		if (n > 0) {
 			/* A short read drained the socket; edge-triggered epoll
 			 * reports every later arrival, so no recv() is spent
 			 * just to hear EAGAIN. */
-			if ((size_t)n < sizeof(hs->in) - hs->inlen)
+			if ((size_t)n < cap)
 				s->cend.readable = false;
-			hs->inlen += (uint16_t)n;
+			*got = (size_t)n;
 			return 1;
 		}
 		if (n == 0) {
@@ -349,6 +373,26 @@ static int session_read(struct session *s)
 		return -1;
 	}
 	return 0;
+}
+
+/* Read what has arrived; returns 1 if bytes were added, 0 if none are
+ * waiting, -1 if the session was closed (EOF, error, buffer full). */
+static int session_read(struct session *s)
+{
+	struct session_hs *hs = s->hs;
+	size_t n;
+	int r;
+
+	if (s->xform != NULL)
+		return auth_gss_read_request(s);
+	if (hs->inlen == sizeof(hs->in)) {
+		session_close(s, "bad-request", "handshake too long");
+		return -1;
+	}
+	r = session_recv(s, hs->in + hs->inlen, sizeof(hs->in) - hs->inlen, &n);
+	if (r > 0)
+		hs->inlen += (uint16_t)n;
+	return r;
 }
 
 static void session_consume(struct session_hs *hs, size_t n)
@@ -371,8 +415,8 @@ size_t session_build_reply(struct session *s, uint8_t rep, const struct socks_ad
 
 /* Queue final bytes; the session closes once they are written and the
  * client has gone (or SESSION_LINGER_MS passed). */
-static void session_close_after(struct session *s, const uint8_t *buf, size_t n, const char *result,
-				const char *reason)
+void session_send_close(struct session *s, const uint8_t *buf, size_t n, const char *result,
+			const char *reason)
 {
 	s->result = result;
 	s->reason = reason;
@@ -390,7 +434,7 @@ void session_reply_close(struct session *s, uint8_t rep, const struct socks_addr
 	size_t n = session_build_reply(s, rep, bnd, buf, sizeof(buf));
 
 	s->rep = rep;
-	session_close_after(s, buf, n, result, reason);
+	session_send_close(s, buf, n, result, reason);
 }
 
 void session_fail(struct session *s, uint8_t rep, const char *result, const char *reason)
@@ -754,6 +798,13 @@ static void session_greeting(struct session *s)
 		return;
 	}
 	s->method = m;
+	if (m == SOCKS5_METHOD_GSSAPI) {
+		/* Whatever followed the greeting is the first RFC 1961
+		 * message (or part of it). */
+		auth_gss_start(s, hs->in, hs->inlen);
+		hs->inlen = 0;
+		return;
+	}
 	s->state = m == SOCKS5_METHOD_USERNAME ? SS_AUTH : SS_REQUEST;
 }
 
@@ -777,8 +828,8 @@ static void session_auth(struct session *s)
 	case CODEC_ERR:
 		free(j);
 		auth_pass_build_reply(fail, sizeof(fail), AUTH_PASS_STATUS_FAIL);
-		session_close_after(s, fail, sizeof(fail), "bad-request",
-				    "malformed username/password request");
+		session_send_close(s, fail, sizeof(fail), "bad-request",
+				   "malformed username/password request");
 		return;
 	case CODEC_OK:
 		break;
@@ -819,9 +870,29 @@ static void session_auth_log_failure(struct session *s, const char *name)
 		sockaddr_format(&s->client.sa, client, sizeof(client)));
 }
 
+int session_login(struct session *s, const char *name, const char **why)
+{
+	free(s->user);
+	s->user = strdup(name);
+	if (s->user == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	if (s->conf->max_sessions_per_user) {
+		if (!quota_acquire(s->w->gw->quota, s->user, strlen(s->user) + 1,
+				   s->conf->max_sessions_per_user)) {
+			*why = "max-sessions-per-user reached";
+			return -1;
+		}
+		s->limit_user = true;
+	}
+	return 0;
+}
+
 void session_auth_done(struct session *s, struct authq_job *j)
 {
 	uint8_t reply[AUTH_PASS_REPLY_LEN];
+	const char *why;
 
 	if (s->hs != NULL)
 		s->hs->auth_job = NULL;
@@ -830,23 +901,13 @@ void session_auth_done(struct session *s, struct authq_job *j)
 	if (!j->ok) {
 		session_auth_log_failure(s, j->creds.name);
 		auth_pass_build_reply(reply, sizeof(reply), AUTH_PASS_STATUS_FAIL);
-		session_close_after(s, reply, sizeof(reply), "denied", "bad username or password");
+		session_send_close(s, reply, sizeof(reply), "denied", "bad username or password");
 		return;
 	}
-	s->user = strdup(j->creds.name);
-	if (s->user == NULL) {
-		session_close(s, "error", "out of memory");
+	if (session_login(s, j->creds.name, &why) < 0) {
+		auth_pass_build_reply(reply, sizeof(reply), AUTH_PASS_STATUS_FAIL);
+		session_send_close(s, reply, sizeof(reply), "denied", why);
 		return;
-	}
-	if (s->conf->max_sessions_per_user) {
-		if (!quota_acquire(s->w->gw->quota, s->user, strlen(s->user) + 1,
-				   s->conf->max_sessions_per_user)) {
-			auth_pass_build_reply(reply, sizeof(reply), AUTH_PASS_STATUS_FAIL);
-			session_close_after(s, reply, sizeof(reply), "denied",
-					    "max-sessions-per-user reached");
-			return;
-		}
-		s->limit_user = true;
 	}
 	auth_pass_build_reply(reply, sizeof(reply), AUTH_PASS_STATUS_OK);
 	session_queue(s, reply, sizeof(reply));
@@ -1000,22 +1061,45 @@ static void session_enter_relay(struct session *s)
 		loop_timer_cancel(s->w->loop, &s->timer);
 }
 
+/* A pump failed: pass a reset on, or end on a message the client side's
+ * transform refused (forged, replayed, malformed, or the client's abort:
+ * the stream cannot be trusted past it).  up: the client -> destination
+ * direction. */
+static void session_relay_fail(struct session *s, enum relay_status st, bool up)
+{
+	bool client_side;
+
+	if (st == RELAY_ERR_XFORM) {
+		session_close(s, up ? NULL : "error", s->xform->err);
+		return;
+	}
+	/* Which socket failed: the source of up is the client. */
+	client_side = (st == RELAY_ERR_SRC) == up;
+	session_reset(client_side ? &s->uio : &s->cio);
+	session_close(s, NULL, client_side ? "client reset" : "destination reset");
+}
+
 static void session_relay(struct session *s)
 {
 	struct worker *w = s->w;
 	bool moved = false;
 	enum relay_status a, b;
 
-	a = relay_pump(&w->pipes, &s->up, &s->cend, &s->uend, &moved);
-	if (a == RELAY_ERR_SRC || a == RELAY_ERR_DST) {
-		session_reset(a == RELAY_ERR_SRC ? &s->uio : &s->cio);
-		session_close(s, NULL, a == RELAY_ERR_SRC ? "client reset" : "destination reset");
+	/* Unprotected sessions keep the splice path. */
+	if (s->xform == NULL)
+		a = relay_pump(&w->pipes, &s->up, &s->cend, &s->uend, &moved);
+	else
+		a = relay_pump_from_client(&s->up, s->xform, &s->cend, &s->uend, &moved);
+	if (a != RELAY_WAIT && a != RELAY_MORE) {
+		session_relay_fail(s, a, true);
 		return;
 	}
-	b = relay_pump(&w->pipes, &s->down, &s->uend, &s->cend, &moved);
-	if (b == RELAY_ERR_SRC || b == RELAY_ERR_DST) {
-		session_reset(b == RELAY_ERR_SRC ? &s->cio : &s->uio);
-		session_close(s, NULL, b == RELAY_ERR_SRC ? "destination reset" : "client reset");
+	if (s->xform == NULL)
+		b = relay_pump(&w->pipes, &s->down, &s->uend, &s->cend, &moved);
+	else
+		b = relay_pump_to_client(&w->pipes, &s->down, s->xform, &s->uend, &s->cend, &moved);
+	if (b != RELAY_WAIT && b != RELAY_MORE) {
+		session_relay_fail(s, b, false);
 		return;
 	}
 	if (moved)
@@ -1080,6 +1164,14 @@ void session_advance(struct session *s)
 				if (r <= 0)
 					return;
 			}
+			continue;
+		case SS_GSS_AUTH:
+		case SS_GSS_LEVEL:
+			if (session_flush(s) != 0)
+				return;
+			auth_gss_advance(s);
+			if (s->state == before)
+				return;
 			continue;
 		case SS_AUTH_WAIT:
 		case SS_RESOLVING:
@@ -1179,6 +1271,8 @@ static void session_timer_cb(struct timer *t)
 	case SS_GREETING:
 	case SS_AUTH:
 	case SS_AUTH_WAIT:
+	case SS_GSS_AUTH:
+	case SS_GSS_LEVEL:
 	case SS_REQUEST:
 		session_close(s, "timeout", "handshake timeout");
 		return;

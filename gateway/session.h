@@ -1,6 +1,7 @@
 /* session — one client connection, an explicit state machine:
  *
- *   GREETING -> REQUEST -> RESOLVING -> CONNECTING -> REPLYING -> RELAYING
+ *   GREETING [-> AUTH -> AUTH_WAIT | -> GSS_AUTH -> GSS_LEVEL] -> REQUEST ->
+ *   RESOLVING -> CONNECTING -> REPLYING -> RELAYING
  *                  \______________\_____________\-> FAILING (reply, linger, close)
  *
  * Handshake-time state (buffers, resolver query, dialer) lives in a separate
@@ -26,6 +27,8 @@ enum session_state {
 	SS_GREETING,
 	SS_AUTH, /* RFC 1929 sub-negotiation */
 	SS_AUTH_WAIT, /* password being checked off the loop */
+	SS_GSS_AUTH, /* RFC 1961 context establishment */
+	SS_GSS_LEVEL, /* RFC 1961 protection-level sub-negotiation */
 	SS_REQUEST,
 	SS_RESOLVING,
 	SS_CONNECTING,
@@ -54,6 +57,11 @@ struct session {
 	struct session *prev, *next; /* worker's list */
 	struct session_hs *hs;
 	struct udp_assoc *udp; /* UDP ASSOCIATE state */
+	struct auth_gss *gss; /* GSSAPI method state, NULL for the others */
+	/* Per-message transform on the client side (GSSAPI levels 1 and 2):
+	 * the request, replies, relayed data and datagrams go through it.
+	 * NULL: identity, and the relay may splice. */
+	struct relay_xform *xform;
 	uint64_t id;
 	uint64_t t_start, t_active;
 	struct timer timer;

@@ -12,7 +12,11 @@
 #include "session.h"
 
 #define SESSION_IN_MAX 1024
-#define SESSION_OUT_MAX (2 * SOCKS5_REPLY_MAX)
+/* Room for two replies, each possibly wrapped as an RFC 1961 message (§5:
+ * 4-byte header plus the Kerberos wrap overhead, under 100 bytes even for
+ * aes256-cts-hmac-sha384-192). */
+#define SESSION_WRAP_OVERHEAD 128
+#define SESSION_OUT_MAX (2 * (SOCKS5_REPLY_MAX + SESSION_WRAP_OVERHEAD))
 
 /* Handshake-time state, freed when relaying starts. */
 struct session_hs {
@@ -36,8 +40,25 @@ struct session_hs {
 	uint8_t out[SESSION_OUT_MAX];
 };
 
-/* Queue bytes for the client (replies); written by the state machine. */
+/* Queue bytes for the client (replies), through the session's transform
+ * when there is one; written by the state machine. */
 void session_queue(struct session *s, const uint8_t *p, size_t n);
+/* Write p[*off..len) to the client as far as it goes: 0 when all is
+ * written, 1 when waiting for the socket, -1 on error (session closed). */
+int session_send(struct session *s, const uint8_t *p, size_t len, size_t *off);
+/* One read from the client during the handshake: 1 with *n > 0 bytes, 0
+ * when none are waiting, -1 on EOF or error (session closed). */
+int session_recv(struct session *s, uint8_t *p, size_t cap, size_t *n);
+/* The one teardown (logs once, frees after the batch). */
+void session_close(struct session *s, const char *result, const char *reason);
+/* Queue final bytes (as session_queue), then close once they are written
+ * and the client has gone (or a short linger passed). */
+void session_send_close(struct session *s, const uint8_t *buf, size_t n, const char *result,
+			const char *reason);
+/* An authenticated user (RFC 1929 name, GSSAPI principal): kept for rules
+ * and the log, counted in max-sessions-per-user.  -1 with *why set when
+ * refused (the caller answers the client and closes). */
+int session_login(struct session *s, const char *name, const char **why);
 /* Reply in the client's protocol (SOCKS4 or 5); 0 if it does not fit. */
 size_t session_build_reply(struct session *s, uint8_t rep, const struct socks_addr *bnd,
 			   uint8_t *buf, size_t cap);

@@ -10,7 +10,13 @@
  * are wrapped in a header naming their real source.  Fragments (FRAG != 0)
  * are dropped and counted, as §7 requires of a relay without reassembly.
  * Names are resolved on the worker's resolver and kept per association.
- * I/O is batched with recvmmsg/sendmmsg through per-worker buffers. */
+ * I/O is batched with recvmmsg/sendmmsg through per-worker buffers.
+ *
+ * With GSSAPI protection (RFC 1961 §5) every datagram, SOCKS UDP header
+ * included, is one wrapped message of the session's context, both ways:
+ * incoming ones are unwrapped after the source check (loss and reordering
+ * accepted, replays dropped), outgoing ones wrapped whole and sent one by
+ * one; a datagram too large for one token is dropped. */
 #include "udp.h"
 
 #include <errno.h>
@@ -19,7 +25,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth_gssapi.h"
 #include "conf.h"
+#include "gss_frame.h"
 #include "log.h"
 #include "rules.h"
 #include "session_priv.h"
@@ -80,6 +88,9 @@ struct udp_bufs {
 	struct iovec iov[UDP_BATCH];
 	union session_sa addr[UDP_BATCH];
 	uint8_t data[UDP_BATCH][UDP_SLOT];
+	/* GSSAPI: one unwrapped datagram in, one wrapped datagram out */
+	uint8_t plain[UDP_SLOT];
+	uint8_t wrapped[GSS_FRAME_MAX];
 };
 
 static socklen_t udp_salen(const struct sockaddr *sa)
@@ -297,6 +308,18 @@ static void udp_from_client(struct udp_assoc *u, const union session_sa *src, ui
 		u->dropped++; /* §7: only the associated client */
 		return;
 	}
+	if (u->s->xform != NULL) {
+		/* RFC 1961 §5: the whole datagram is one wrapped message;
+		 * nothing of a forged one is looked at, and it does not lock
+		 * the client's port. */
+		struct udp_bufs *b = udp_bufs(u->s->w);
+
+		if (auth_gss_unwrap_dgram(u->s, data, len, b->plain, sizeof(b->plain), &len) != 0) {
+			u->dropped++;
+			return;
+		}
+		data = b->plain;
+	}
 	if (!u->port_locked) {
 		u->client = *src;
 		u->port_locked = true;
@@ -381,7 +404,8 @@ static void udp_from_egress(struct udp_assoc *u, struct loop_io *io)
 	}
 	n = recvmmsg(io->fd, b->msg, UDP_BATCH, MSG_DONTWAIT, NULL);
 	for (int i = 0; i < n; i++) {
-		uint8_t hdr[SOCKS5_UDP_HDR_MAX];
+		uint8_t hdr[SOCKS5_UDP_HDR_MAX], *dg;
+		size_t wlen;
 		struct socks_addr src;
 		size_t hl;
 
@@ -393,8 +417,24 @@ static void udp_from_egress(struct udp_assoc *u, struct loop_io *io)
 		src.port = udp_port(&b->addr[i].sa);
 		hl = socks5_build_udp_header(hdr, sizeof(hdr), &src);
 		/* Header goes in the headroom right before the payload. */
-		memcpy(b->data[i] + UDP_HEADROOM - hl, hdr, hl);
-		oiov[nout].iov_base = b->data[i] + UDP_HEADROOM - hl;
+		dg = b->data[i] + UDP_HEADROOM - hl;
+		memcpy(dg, hdr, hl);
+		if (u->s->xform != NULL) {
+			/* Wrapped one at a time: the batch would need 16
+			 * wrapped copies. */
+			if (auth_gss_wrap_dgram(u->s, dg, hl + b->msg[i].msg_len, b->wrapped,
+						sizeof(b->wrapped), &wlen) < 0 ||
+			    sendto(u->relay.fd, b->wrapped, wlen, MSG_DONTWAIT, &u->client.sa,
+				   udp_salen(&u->client.sa)) < 0) {
+				u->dropped++;
+				continue;
+			}
+			u->s->down.bytes += b->msg[i].msg_len;
+			u->dg_down++;
+			u->s->t_active = loop_now(u->s->w->loop);
+			continue;
+		}
+		oiov[nout].iov_base = dg;
 		oiov[nout].iov_len = hl + b->msg[i].msg_len;
 		memset(&out[nout].msg_hdr, 0, sizeof(out[nout].msg_hdr));
 		out[nout].msg_hdr.msg_iov = &oiov[nout];

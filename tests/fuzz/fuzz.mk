@@ -62,9 +62,11 @@ FUZZ_LIBS_auth_users := $(CRYPT_LIBS)
 FUZZ_MAXLEN_auth_users := 4096
 FUZZ_SRCS_socks_addr := gateway/socks_addr.c
 FUZZ_MAXLEN_socks_addr := 300
-# users-file paths in fuzzed configs are redirected (see fuzz_conf.c).
+# users-file paths in fuzzed configs are redirected, GSSAPI acceptors
+# stand-ins (see fuzz_conf.c).
 FUZZ_SRCS_conf := gateway/conf.c gateway/rules.c gateway/auth_pass.c $(FUZZ_CODEC5)
-FUZZ_LIBS_conf := -Wl,--wrap=auth_users_load $(CRYPT_LIBS)
+FUZZ_LIBS_conf := -Wl,--wrap=auth_users_load -Wl,--wrap=gss_acceptor_new \
+	-Wl,--wrap=gss_acceptor_free $(CRYPT_LIBS)
 FUZZ_MAXLEN_conf := 4096
 # The shim's "conf.h" must win over the gateway's.
 FUZZ_SRCS_shim_conf := client-shim/conf.c dns/synth_table.c

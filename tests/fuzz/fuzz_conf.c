@@ -7,6 +7,9 @@
  * below hands the real loader a fixed users file in a memfd instead (or a
  * missing file when the path says "missing", to cover that error path).
  * The users-file parser itself has its own target, fuzz_auth_users.
+ * Likewise "gssapi-keytab PATH" never reaches Kerberos: the build wraps
+ * gss_acceptor_new/free and the acceptor is a stand-in (none for a path
+ * saying "missing").
  *
  * Invariants: a refused text leaves a one-line reason; an accepted snapshot
  * holds every value inside the bounds of its keyword, at least one listener,
@@ -27,12 +30,16 @@
 
 #include "auth_pass.h"
 #include "conf.h"
+#include "gss.h"
 #include "log.h"
 #include "socks5.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 struct auth_users *__real_auth_users_load(const char *path, char *err, size_t errlen);
 struct auth_users *__wrap_auth_users_load(const char *path, char *err, size_t errlen);
+struct gss_acceptor *__wrap_gss_acceptor_new(const char *keytab, const char *service,
+					     struct gss_err *err);
+void __wrap_gss_acceptor_free(struct gss_acceptor *a);
 
 #define FUZZ_HOUR (3600u * 1000u)
 
@@ -59,6 +66,25 @@ struct auth_users *__wrap_auth_users_load(const char *path, char *err, size_t er
 	if (strstr(path, "missing") != NULL)
 		return __real_auth_users_load("/proc/self/fd/-1", err, errlen);
 	return __real_auth_users_load(fuzz_users_path, err, errlen);
+}
+
+static char fuzz_acceptor;
+
+struct gss_acceptor *__wrap_gss_acceptor_new(const char *keytab, const char *service,
+					     struct gss_err *err)
+{
+	(void)service;
+	assert(keytab != NULL && keytab[0] == '/');
+	if (strstr(keytab, "missing") != NULL) {
+		snprintf(err->msg, sizeof(err->msg), "keytab %s: missing", keytab);
+		return NULL;
+	}
+	return (struct gss_acceptor *)(void *)&fuzz_acceptor;
+}
+
+void __wrap_gss_acceptor_free(struct gss_acceptor *a)
+{
+	assert(a == NULL || a == (struct gss_acceptor *)(void *)&fuzz_acceptor);
 }
 
 static void fuzz_check_cidr(const struct cidr *c)

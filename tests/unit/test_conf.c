@@ -11,9 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf.h"
+#include "gss_frame.h"
 #include "log.h"
 #include "socks5.h"
 
@@ -321,8 +323,28 @@ static void test_bad_values(void **state)
 		 "test.conf:1: log-level: expected err, warning, notice, info or debug"},
 		{"auth", "test.conf:1: auth: missing value"},
 		{"auth username", "test.conf: auth username needs users-file"},
-		{"auth none gssapi",
-		 "test.conf:1: auth: auth method gssapi is not available in this build"},
+		{"auth none gssapi", "test.conf: auth gssapi needs gssapi-keytab"},
+		{"gssapi-keytab krb5.keytab",
+		 "test.conf:1: gssapi-keytab: expected an absolute path"},
+		{"gssapi-keytab", "test.conf:1: gssapi-keytab: missing value"},
+		{"gssapi-service \"\"", "test.conf:1: gssapi-service: empty value"},
+		{"gssapi-service rcmd socks", "test.conf:1: gssapi-service: extra values"},
+		{"gssapi-protection", "test.conf:1: gssapi-protection: missing value"},
+		{"gssapi-protection integrity secret",
+		 "test.conf:1: gssapi-protection: unknown level 'secret' (expected none, integrity "
+		 "or confidentiality)"},
+		{"gssapi-protection selective",
+		 "test.conf:1: gssapi-protection: unknown level 'selective' (expected none, "
+		 "integrity or confidentiality)"},
+		{"gssapi-protection none none",
+		 "test.conf:1: gssapi-protection: level none given twice"},
+		{"gssapi-protection none integrity confidentiality none",
+		 "test.conf:1: gssapi-protection: too many values"},
+		{"gssapi-nec maybe", "test.conf:1: gssapi-nec: expected yes or no"},
+		{"auth gssapi\ngssapi-keytab /nonexistent/krb5.keytab",
+		 "test.conf:2: gssapi-keytab: /nonexistent/krb5.keytab: No such file or directory"},
+		{"auth gssapi\ngssapi-keytab /",
+		 "test.conf:2: gssapi-keytab: /: not a regular file"},
 		{"auth none none", "test.conf:1: auth: method none given twice"},
 		{"auth none plain",
 		 "test.conf:1: auth: unknown method 'plain' (expected none, username or gssapi)"},
@@ -701,6 +723,70 @@ static void test_file_ok(void **state)
 	conf_unref(c);
 }
 
+/* GSSAPI keys are read without `auth gssapi` too (nothing is acquired
+ * then); the defaults grant the RFC 1961 levels only. */
+static void test_gssapi_keys(void **state)
+{
+	struct conf *c;
+
+	(void)state;
+	c = test_load("");
+	assert_non_null(c);
+	assert_null(c->gssapi_keytab);
+	assert_null(c->gssapi_service);
+	assert_int_equal(c->gssapi_levels, GSS_LEVEL_BIT(GSS_LEVEL_INTEGRITY) |
+						   GSS_LEVEL_BIT(GSS_LEVEL_CONFIDENTIALITY));
+	assert_false(c->gssapi_nec);
+	assert_null(c->gss);
+	conf_unref(c);
+
+	c = test_load("gssapi-keytab /etc/socks64/krb5.keytab\n"
+		      "gssapi-service rcmd/gw.example@EXAMPLE\n"
+		      "gssapi-protection confidentiality none\n"
+		      "gssapi-nec yes\n");
+	if (c == NULL)
+		fail_msg("%s", test_err);
+	assert_string_equal(c->gssapi_keytab, "/etc/socks64/krb5.keytab");
+	assert_int_equal(c->gssapi_keytab_line, 1);
+	assert_string_equal(c->gssapi_service, "rcmd/gw.example@EXAMPLE");
+	assert_int_equal(c->gssapi_levels,
+			 GSS_LEVEL_BIT(GSS_LEVEL_NONE) | GSS_LEVEL_BIT(GSS_LEVEL_CONFIDENTIALITY));
+	assert_true(c->gssapi_nec);
+	assert_null(c->gss);
+	conf_unref(c);
+}
+
+/* With auth gssapi the keytab is checked and its credentials acquired at
+ * load: a keytab anybody can read is refused, an empty one names MIT's
+ * reason, both with the keytab's line. */
+static void test_gssapi_keytab_checks(void **state)
+{
+	char path[64], text[256], expect[600];
+	struct conf *c;
+
+	(void)state;
+	test_write_file(path, sizeof(path), "", 0);
+	snprintf(text, sizeof(text), "auth gssapi\n\ngssapi-keytab %s\n", path);
+
+	assert_int_equal(chmod(path, 0644), 0);
+	c = test_load(text);
+	assert_null(c);
+	snprintf(expect, sizeof(expect),
+		 "test.conf:3: gssapi-keytab: %s is accessible to every user (mode 0644): chmod "
+		 "o-rw it",
+		 path);
+	assert_string_equal(test_err, expect);
+
+	assert_int_equal(chmod(path, 0600), 0);
+	c = test_load(text);
+	assert_null(c);
+	snprintf(expect, sizeof(expect),
+		 "test.conf:3: gssapi-keytab: acceptor credentials (any service in %s): ", path);
+	if (strncmp(test_err, expect, strlen(expect)) != 0)
+		fail_msg("got: %s\nexpected a line starting: %s", test_err, expect);
+	unlink(path);
+}
+
 /* The shipped example must stay valid (tests run from the repository root). */
 static void test_example_conf(void **state)
 {
@@ -737,6 +823,8 @@ int main(void)
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_file_ok),
 		cmocka_unit_test(test_example_conf),
+		cmocka_unit_test(test_gssapi_keys),
+		cmocka_unit_test(test_gssapi_keytab_checks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
