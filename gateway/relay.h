@@ -50,6 +50,7 @@ struct relay_end {
 	int fd;
 	bool readable;
 	bool writable;
+	bool hup; /* the peer's FIN (or an error) was reported: read to the end */
 };
 
 enum relay_status {

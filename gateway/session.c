@@ -351,10 +351,12 @@ int session_recv(struct session *s, uint8_t *p, size_t cap, size_t *got)
 		ssize_t n = recv(s->cio.fd, p, cap, 0);
 
 		if (n > 0) {
-			/* A short read drained the socket; edge-triggered epoll
-			 * reports every later arrival, so no recv() is spent
-			 * just to hear EAGAIN. */
-			if ((size_t)n < cap)
+			/* A short read drained the socket, and edge-triggered
+			 * epoll reports every later arrival, so no recv() is
+			 * spent just to hear EAGAIN -- unless the FIN was
+			 * already reported: it makes no new edge, and must
+			 * still be read when relaying starts. */
+			if ((size_t)n < cap && !s->cend.hup)
 				s->cend.readable = false;
 			*got = (size_t)n;
 			return 1;
@@ -1236,6 +1238,8 @@ static void session_mark(struct relay_end *e, uint32_t ev)
 {
 	if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		e->readable = true;
+	if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		e->hup = true;
 	if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 		e->writable = true;
 }
