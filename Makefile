@@ -129,6 +129,13 @@ check: deps test-bins format-check
 bench: deps $(DAEMON) $(BENCH_BINS)
 	@sh tests/bench/run.sh
 
+# soak: mixed CONNECT/UDP/BIND load through socks64d in namespaces (root) for
+# SOAK_SECONDS (default 120), every stream hashed at both ends, then leak
+# checks and a summary line; see tests/soak/soak.sh.
+.PHONY: soak
+soak: deps $(DAEMON)
+	@bash tests/soak/soak.sh
+
 # demo: the one-command tour -- an IPv4-only host fetches an IPv6-only site
 # by name through the gateway, and the reverse, in network namespaces (root).
 .PHONY: demo

@@ -1,0 +1,78 @@
+# shellcheck shell=bash
+# Helpers shared by the fault-injection tests (bash; sourced after
+# tests/lib.sh).
+
+FAULTKIT=$T_ROOT/tests/fault/faultkit.py
+
+# fk_lines CMD...: run CMD (a probe printing "PASS: x" / "FAIL: x (why)"
+# lines) and count its lines here; other output is shown as comments.  A
+# probe that fails without a FAIL line counts as one failure.
+fk_lines() {
+	local out line rc nfail=0
+	out=$("$@" 2>&1)
+	rc=$?
+	while IFS= read -r line; do
+		case $line in
+		"PASS: "*) t_pass "${line#PASS: }" ;;
+		"FAIL: "*)
+			T_FAILED=$((T_FAILED + 1))
+			nfail=$((nfail + 1))
+			echo "$line"
+			;;
+		"SKIP: "*) t_skip "${line#SKIP: }" ;;
+		"") ;;
+		*) echo "#   $line" ;;
+		esac
+	done <<<"$out"
+	if [ "$rc" -ne 0 ] && [ "$nfail" -eq 0 ]; then
+		t_fail "probe $*" "exit status $rc without a FAIL line"
+	fi
+	return "$rc"
+}
+
+# fk_connect NS PROXY TARGET LABEL [faultkit connect options...]
+fk_connect() {
+	local ns=$1 proxy=$2 target=$3 label=$4
+	shift 4
+	fk_lines t_in "$ns" "$PYTHON" "$FAULTKIT" connect --proxy "$proxy" --target "$target" \
+		--label "$label" "$@"
+}
+
+# fk_session_line REGEX: print the gateway's last session line matching
+# REGEX as a comment (what the fault looked like in the log).
+fk_session_line() {
+	local l
+	l=$(grep -E -- "$1" "$T_GW_LOG" | grep 'session=' | tail -n 1)
+	[ -n "$l" ] && echo "#   log: $l"
+	return 0
+}
+
+# fk_cpu_ticks PID: user + system CPU time of PID (all threads) in clock ticks.
+fk_cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null
+}
+
+# fk_connect_bg NS PROXY TARGET LABEL [options...]: fk_connect in the
+# background; fk_collect waits for all of them and counts their lines.
+FK_BG=()
+fk_connect_bg() {
+	local ns=$1 proxy=$2 target=$3 label=$4 out
+	shift 4
+	out=$T_TMP/fk-bg.${#FK_BG[@]}
+	(
+		t_in "$ns" "$PYTHON" "$FAULTKIT" connect --proxy "$proxy" --target "$target" \
+			--label "$label" "$@" >"$out" 2>&1
+		echo $? >"$out.rc"
+	) &
+	FK_BG+=("$!:$out")
+}
+
+fk_collect() {
+	local e
+	for e in "${FK_BG[@]}"; do
+		wait "${e%%:*}"
+		# shellcheck disable=SC2016 # expanded by the inner sh
+		fk_lines sh -c 'cat "$1"; exit "$(cat "$1.rc")"' sh "${e#*:}"
+	done
+	FK_BG=()
+}
