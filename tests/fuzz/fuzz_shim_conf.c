@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "socks5.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -44,7 +45,8 @@ static void fuzz_check_conf(const struct shim_conf *c)
 	char canon[SYNTH_NAME_MAX + 1], why[128];
 
 	fuzz_check_gateways(c);
-	assert(c->auth == 0);
+	/* none or gssapi (the shim's two methods) */
+	assert(c->auth == SOCKS5_METHOD_NONE || c->auth == SOCKS5_METHOD_GSSAPI);
 	assert(c->resolve == SHIM_RESOLVE_REMOTE || c->resolve == SHIM_RESOLVE_AUTO);
 	assert(c->connect_timeout_ms > 0);
 	assert(synth_table_config_check(&c->synth, why, sizeof(why)) == 0);

@@ -453,7 +453,13 @@ GWPID=$(t_gw_pid)
 	"$T_TMP/gw.log" "$DATA" "$PROBE" "$HOLD" >"$T_TMP/reload.out" 2>&1
 pyout "$T_TMP/reload.out"
 # Each client sent a 16-byte header + 50 MiB and read 50 MiB + two digests.
-n=$(grep -Ec "target=127\.0\.0\.1:$DATA .*result=ok up=52428816 down=52428864 " "$T_TMP/gw.log")
+# The log is written by the daemon's writer thread: wait (bounded) for the
+# last session's line.
+for _ in $(seq 1 50); do
+	n=$(grep -Ec "target=127\.0\.0\.1:$DATA .*result=ok up=52428816 down=52428864 " "$T_TMP/gw.log")
+	[ "$n" -ge 3 ] && break
+	sleep 0.1
+done
 if [ "$n" -eq 3 ]; then
 	t_pass "session log: the three transfers, result=ok, every byte counted each way"
 else
