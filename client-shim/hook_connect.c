@@ -91,7 +91,7 @@
 /* Index of the gateway that worked last (failover is remembered). */
 static atomic_uint hook_gw_first;
 
-static long long hook_now_ms(void)
+long long shim_now_ms(void)
 {
 	struct timespec ts;
 
@@ -199,7 +199,7 @@ static socklen_t hook_gw_addr(const struct shim_conf *c, size_t i, int fam,
 }
 
 /* Connect fd to one gateway within the deadline; 0 or -1 with errno. */
-static int hook_connect_gw(int fd, const struct sockaddr *gw, socklen_t len, long long deadline)
+int shim_connect_gw(int fd, const struct sockaddr *gw, socklen_t len, long long deadline)
 {
 	const struct shim_syms *real = shim_syms();
 	struct pollfd pfd = {.fd = fd, .events = POLLOUT};
@@ -211,7 +211,7 @@ static int hook_connect_gw(int fd, const struct sockaddr *gw, socklen_t len, lon
 	if (errno != EINPROGRESS && errno != EINTR && errno != EAGAIN)
 		return -1;
 	for (;;) {
-		long long left = deadline - hook_now_ms();
+		long long left = deadline - shim_now_ms();
 		int n;
 
 		if (left <= 0) {
@@ -253,7 +253,7 @@ static int hook_via_gateway(int fd, int fam, uint8_t cmd, const struct socks_add
 			    int timeout_ms, struct socks_client *sc, bool *reached)
 {
 	const struct shim_conf *c = shim_conf();
-	long long deadline = hook_now_ms() + timeout_ms;
+	long long deadline = shim_now_ms() + timeout_ms;
 	unsigned first = atomic_load(&hook_gw_first);
 	char gwtext[SOCKS_ADDR_STRLEN];
 	int err = ENETUNREACH;
@@ -267,7 +267,7 @@ static int hook_via_gateway(int fd, int fam, uint8_t cmd, const struct socks_add
 		if (len == 0)
 			continue; /* an IPv6 gateway cannot carry an IPv4 socket */
 		sockaddr_format((struct sockaddr *)&c->gateways[i], gwtext, sizeof(gwtext));
-		if (hook_connect_gw(fd, (struct sockaddr *)&gw, len, deadline) < 0) {
+		if (shim_connect_gw(fd, (struct sockaddr *)&gw, len, deadline) < 0) {
 			err = errno;
 			shim_log(SHIM_LOG_VERBOSE, "gateway %s: %s", gwtext, strerror(err));
 			if (err == ETIMEDOUT)
@@ -278,7 +278,7 @@ static int hook_via_gateway(int fd, int fam, uint8_t cmd, const struct socks_add
 		atomic_store(&hook_gw_first, (unsigned)i);
 		socks_client_init(sc, cmd, dst);
 		if (socks_client_auth(sc, c, (const struct sockaddr *)&c->gateways[i]) == 0 &&
-		    socks_client_run(sc, fd, (int)(deadline - hook_now_ms()), NULL) == 0)
+		    socks_client_run(sc, fd, (int)(deadline - shim_now_ms()), NULL) == 0)
 			return 0;
 		err = errno;
 		hook_log_refusal(gwtext, sc, err);
@@ -538,7 +538,7 @@ static void hook_async_advance(struct fdtab_pending *p, uint32_t events)
  * next deadline (-1: none). */
 static int hook_async_expire(void)
 {
-	long long now = hook_now_ms(), next = -1;
+	long long now = shim_now_ms(), next = -1;
 	struct fdtab_pending *p, *nextp;
 
 	for (p = fdtab_pending_first(); p; p = nextp) {
@@ -657,7 +657,7 @@ static int hook_async_start(int fd, const struct stat *st, const struct sockaddr
 	p->fd = fd;
 	p->helper_epfd = hook_helper_epfd;
 	p->family = sa->sa_family;
-	p->deadline = hook_now_ms() + c->connect_timeout_ms;
+	p->deadline = shim_now_ms() + c->connect_timeout_ms;
 	p->gw_first = atomic_load(&hook_gw_first);
 	socks_client_init(&p->sc, SOCKS5_CMD_CONNECT, dst);
 	rc = hook_async_try_gw(p, c);

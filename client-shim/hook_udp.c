@@ -338,56 +338,13 @@ static bool hook_udp_same_addr(const struct socks_addr *a, const struct socks_ad
 /* Index of the gateway that worked last: failover is remembered. */
 static atomic_uint hook_udp_gw_first;
 
-static long long hook_udp_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Non-blocking connect of fd to gw within the deadline. */
-static int hook_udp_dial(int fd, const struct sockaddr *gw, socklen_t len, long long deadline)
-{
-	const struct shim_syms *real = shim_syms();
-	struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-	socklen_t elen = sizeof(int);
-	int err = 0;
-
-	if (real->connect(fd, gw, len) == 0)
-		return 0;
-	if (errno != EINPROGRESS && errno != EINTR)
-		return -1;
-	for (;;) {
-		long long left = deadline - hook_udp_now_ms();
-		int n;
-
-		if (left <= 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		n = poll(&pfd, 1, (int)left);
-		if (n > 0)
-			break;
-		if (n < 0 && errno != EINTR)
-			return -1;
-	}
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
-		return -1;
-	if (err) {
-		errno = err;
-		return -1;
-	}
-	return 0;
-}
-
 int shim_ub_request(int sockfam, uint8_t cmd, const struct socks_addr *dst,
 		    const struct sockaddr *src, int timeout_ms, struct socks_addr *bnd,
 		    struct sockaddr_storage *gw, struct gss_ctx **gss)
 {
 	const struct shim_conf *c = shim_conf();
 	struct gss_ctx *ctx;
-	long long deadline = hook_udp_now_ms() + timeout_ms;
+	long long deadline = shim_now_ms() + timeout_ms;
 	unsigned first = atomic_load(&hook_udp_gw_first);
 	char gwtext[SOCKS_ADDR_STRLEN];
 	struct socks_client sc;
@@ -424,7 +381,7 @@ int shim_ub_request(int sockfam, uint8_t cmd, const struct socks_addr *dst,
 				((struct sockaddr_in6 *)&ss)->sin6_port = 0;
 			(void)shim_ub_syms()->bind(fd, (struct sockaddr *)&ss, sl);
 		}
-		if (hook_udp_dial(fd, g, c->gateway_lens[i], deadline) < 0) {
+		if (shim_connect_gw(fd, g, c->gateway_lens[i], deadline) < 0) {
 			err = errno;
 			close(fd);
 			shim_log(SHIM_LOG_VERBOSE, "gateway %s: %s", gwtext, strerror(err));
@@ -435,7 +392,7 @@ int shim_ub_request(int sockfam, uint8_t cmd, const struct socks_addr *dst,
 		atomic_store(&hook_udp_gw_first, (unsigned)i);
 		socks_client_init(&sc, cmd, dst);
 		if (socks_client_auth(&sc, c, g) < 0 ||
-		    socks_client_run(&sc, fd, (int)(deadline - hook_udp_now_ms()), NULL) < 0) {
+		    socks_client_run(&sc, fd, (int)(deadline - shim_now_ms()), NULL) < 0) {
 			err = errno;
 			if (err == EACCES && sc.rep == 0)
 				shim_log(SHIM_LOG_WARN, "gateway %s: %s", gwtext,

@@ -197,4 +197,9 @@ int shim_ub_foreach(enum shim_ub_kind kind, int (*fn)(int fd, struct shim_ub_obj
 		    void *arg);
 /* END udp-bind */
 
+/* hook_connect.c, shared with hook_udp.c: CLOCK_MONOTONIC milliseconds, and
+ * a connect of fd to one gateway within deadline (0, or -1 with errno). */
+long long shim_now_ms(void);
+int shim_connect_gw(int fd, const struct sockaddr *gw, socklen_t len, long long deadline);
+
 #endif
