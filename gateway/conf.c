@@ -631,7 +631,7 @@ static int conf_add_default_listeners(struct conf *c);
 
 /* The keytab holds every secret of the service principals: refuse one that
  * anybody may read, and one the daemon cannot read any more once it has
- * dropped to `user` (MIT opens the keytab again at each accept).  err gets
+ * dropped to `user` (a reload reads the keytab again as that user).  err gets
  * the reason only. */
 static int conf_gss_keytab_check(const struct conf *c, char *err, size_t errlen)
 {
@@ -660,7 +660,7 @@ static int conf_gss_keytab_check(const struct conf *c, char *err, size_t errlen)
 	if (!((st.st_uid == pw->pw_uid && (st.st_mode & S_IRUSR)) ||
 	      (st.st_gid == pw->pw_gid && (st.st_mode & S_IRGRP)))) {
 		conf_err(err, errlen,
-			 "%s is not readable by user %s, which the daemon runs as after start-up "
+			 "%s is not readable by user %s, which reloads read it as "
 			 "(chown it to %s, or chgrp it and chmod g+r)",
 			 c->gssapi_keytab, c->run_user, c->run_user);
 		return -1;

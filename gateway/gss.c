@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gssapi/gssapi.h>
 #include <gssapi/gssapi_ext.h>
 #include <gssapi/gssapi_krb5.h>
+#include <krb5/krb5.h>
 
 /* Replays among the supplementary bits of a successful unwrap (the others,
  * GSS_S_UNSEQ_TOKEN and GSS_S_GAP_TOKEN, report reordering and loss). */
@@ -20,6 +22,8 @@
 
 struct gss_acceptor {
 	gss_cred_id_t cred;
+	krb5_context kctx;
+	krb5_keytab keys; /* MEMORY: copy of the configured keytab, held open */
 	char desc[200];
 };
 
@@ -155,18 +159,94 @@ static int gss_keytab_check(const char *keytab, struct gss_err *err)
 		path = keytab + 5;
 	else if (colon != NULL && keytab[0] != '/')
 		return 0; /* another keytab type: MIT will tell */
+	struct stat st;
+
 	if (access(path, R_OK) != 0) {
 		gss_err_printf(err, "keytab %s: %s", path, strerror(errno));
 		return -1;
 	}
+	/* MIT calls an empty file a bad format version. */
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) {
+		gss_err_printf(err, "keytab %s: empty file, holds no keys", path);
+		return -1;
+	}
 	return 0;
+}
+
+/* The keys of KEYTAB (NULL: the default keytab) copied into a MEMORY:
+ * keytab of our own.  MIT reads a file keytab again at every
+ * gss_accept_sec_context(), so a credential naming the file would stop
+ * accepting when the file is removed or replaced, although the running
+ * configuration was built from it and a failed reload keeps it; the copy
+ * makes the keys part of the configuration snapshot, like the users file.
+ * The MEMORY keytab lives while a handle to it is open: ours, closed in
+ * gss_acceptor_free() after the credential that also holds one. */
+static int gss_keytab_copy(struct gss_acceptor *a, const char *keytab, char *mem_name,
+			   size_t mem_len, struct gss_err *err)
+{
+	static unsigned long serial;
+	krb5_keytab src = NULL;
+	krb5_kt_cursor cur;
+	krb5_keytab_entry e;
+	krb5_error_code ret;
+	const char *what = keytab != NULL ? keytab : "the default keytab";
+	unsigned n = 0;
+
+	ret = krb5_init_context(&a->kctx);
+	if (ret != 0) {
+		a->kctx = NULL;
+		gss_err_printf(err, "keytab %s: Kerberos library: %s", what, strerror(ret));
+		return -1;
+	}
+	ret = keytab != NULL ? krb5_kt_resolve(a->kctx, keytab, &src) : krb5_kt_default(a->kctx, &src);
+	if (ret != 0)
+		goto krb_fail;
+	/* Configurations are built one at a time (start, reload), but the
+	 * counter is atomic anyway: names must never be reused while an
+	 * older snapshot's copy is still open. */
+	snprintf(mem_name, mem_len, "MEMORY:socks64d-acceptor-%lu",
+		 __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED));
+	ret = krb5_kt_resolve(a->kctx, mem_name, &a->keys);
+	if (ret != 0) {
+		a->keys = NULL;
+		goto krb_fail;
+	}
+	ret = krb5_kt_start_seq_get(a->kctx, src, &cur);
+	if (ret != 0)
+		goto krb_fail;
+	while ((ret = krb5_kt_next_entry(a->kctx, src, &e, &cur)) == 0) {
+		ret = krb5_kt_add_entry(a->kctx, a->keys, &e);
+		krb5_free_keytab_entry_contents(a->kctx, &e);
+		if (ret != 0)
+			break;
+		n++;
+	}
+	krb5_kt_end_seq_get(a->kctx, src, &cur);
+	if (ret != KRB5_KT_END)
+		goto krb_fail;
+	krb5_kt_close(a->kctx, src);
+	if (n == 0) {
+		gss_err_printf(err, "keytab %s: holds no keys", what);
+		return -1;
+	}
+	return 0;
+krb_fail: {
+	const char *msg = krb5_get_error_message(a->kctx, ret);
+
+	gss_err_printf(err, "keytab %s: %s", what, msg);
+	krb5_free_error_message(a->kctx, msg);
+	if (src != NULL)
+		krb5_kt_close(a->kctx, src);
+	return -1;
+}
 }
 
 struct gss_acceptor *gss_acceptor_new(const char *keytab, const char *service, struct gss_err *err)
 {
 	OM_uint32 major, minor;
 	gss_OID_set_desc mechs = gss_krb5_only();
-	gss_key_value_element_desc kv = {"keytab", keytab};
+	char mem_name[64];
+	gss_key_value_element_desc kv = {"keytab", mem_name};
 	gss_key_value_set_desc store = {1, &kv};
 	gss_name_t name = GSS_C_NO_NAME;
 	struct gss_acceptor *a = NULL;
@@ -181,15 +261,16 @@ struct gss_acceptor *gss_acceptor_new(const char *keytab, const char *service, s
 	}
 	snprintf(a->desc, sizeof(a->desc), "%s%s in %s", any ? "any service" : "service ",
 		 any ? "" : service, keytab != NULL ? keytab : "the default keytab");
+	if (gss_keytab_copy(a, keytab, mem_name, sizeof(mem_name), err) != 0)
+		goto fail;
 	if (!any && gss_import(service, &name, err) != 0)
 		goto fail;
 	/* A cred store rather than KRB5_KTNAME or
 	 * krb5_gss_register_acceptor_identity(): those are process-wide, and
 	 * a reload must be able to build a new credential beside the one live
 	 * sessions still use. */
-	major = gss_acquire_cred_from(&minor, name, GSS_C_INDEFINITE, &mechs, GSS_C_ACCEPT,
-				      keytab != NULL ? &store : GSS_C_NO_CRED_STORE, &a->cred, NULL,
-				      NULL);
+	major = gss_acquire_cred_from(&minor, name, GSS_C_INDEFINITE, &mechs, GSS_C_ACCEPT, &store,
+				      &a->cred, NULL, NULL);
 	if (GSS_ERROR(major)) {
 		char what[GSS_ERR_MAX];
 
@@ -203,7 +284,7 @@ struct gss_acceptor *gss_acceptor_new(const char *keytab, const char *service, s
 fail:
 	if (name != GSS_C_NO_NAME)
 		gss_release_name(&minor, &name);
-	free(a);
+	gss_acceptor_free(a);
 	return NULL;
 }
 
@@ -215,6 +296,10 @@ void gss_acceptor_free(struct gss_acceptor *a)
 		return;
 	if (a->cred != GSS_C_NO_CREDENTIAL)
 		gss_release_cred(&minor, &a->cred);
+	if (a->keys != NULL)
+		krb5_kt_close(a->kctx, a->keys); /* the last handle: frees the keys */
+	if (a->kctx != NULL)
+		krb5_free_context(a->kctx);
 	free(a);
 }
 

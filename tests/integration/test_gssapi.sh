@@ -120,6 +120,8 @@ cp "$KRB_KEYTAB" "$T_TMP/open.keytab"
 chmod 644 "$T_TMP/open.keytab"
 : >"$T_TMP/empty.keytab"
 chmod 600 "$T_TMP/empty.keytab"
+printf '\005\002' >"$T_TMP/nokeys.keytab" # a file keytab's version, no entries
+chmod 600 "$T_TMP/nokeys.keytab"
 conf_check "valid GSSAPI configuration" 0 '' "auth gssapi" "gssapi-keytab $KRB_KEYTAB"
 conf_check "auth gssapi without a keytab" 1 'auth gssapi needs gssapi-keytab' "auth gssapi"
 conf_check "keytab missing" 1 \
@@ -127,8 +129,10 @@ conf_check "keytab missing" 1 \
 	"auth gssapi" "gssapi-keytab $T_TMP/missing.keytab"
 conf_check "keytab readable by everyone" 1 'check\.conf:3: gssapi-keytab: .* accessible to every user' \
 	"auth gssapi" "gssapi-keytab $T_TMP/open.keytab"
-conf_check "keytab empty" 1 'check\.conf:3: gssapi-keytab: acceptor credentials \(any service in .*empty\.keytab\)' \
+conf_check "keytab empty" 1 'check\.conf:3: gssapi-keytab: keytab .*empty\.keytab: empty file, holds no keys' \
 	"auth gssapi" "gssapi-keytab $T_TMP/empty.keytab"
+conf_check "keytab with a header and no keys" 1 'check\.conf:3: gssapi-keytab: keytab .*nokeys\.keytab: holds no keys' \
+	"auth gssapi" "gssapi-keytab $T_TMP/nokeys.keytab"
 conf_check "keytab without the service" 1 'gssapi-keytab: acceptor credentials \(service ftp in ' \
 	"auth gssapi" "gssapi-keytab $KRB_KEYTAB" "gssapi-service ftp"
 conf_check "unknown protection level" 1 "check\\.conf:4: gssapi-protection: unknown level 'privacy'" \
