@@ -190,6 +190,7 @@ static int gss_keytab_copy(struct gss_acceptor *a, const char *keytab, char *mem
 	krb5_keytab_entry e;
 	krb5_error_code ret;
 	const char *what = keytab != NULL ? keytab : "the default keytab";
+	const char *msg;
 	unsigned n = 0;
 
 	ret = krb5_init_context(&a->kctx);
@@ -230,15 +231,13 @@ static int gss_keytab_copy(struct gss_acceptor *a, const char *keytab, char *mem
 		return -1;
 	}
 	return 0;
-krb_fail: {
-	const char *msg = krb5_get_error_message(a->kctx, ret);
-
+krb_fail:
+	msg = krb5_get_error_message(a->kctx, ret);
 	gss_err_printf(err, "keytab %s: %s", what, msg);
 	krb5_free_error_message(a->kctx, msg);
 	if (src != NULL)
 		krb5_kt_close(a->kctx, src);
 	return -1;
-}
 }
 
 struct gss_acceptor *gss_acceptor_new(const char *keytab, const char *service, struct gss_err *err)
