@@ -199,7 +199,8 @@ static int gss_keytab_copy(struct gss_acceptor *a, const char *keytab, char *mem
 		gss_err_printf(err, "keytab %s: Kerberos library: %s", what, strerror(ret));
 		return -1;
 	}
-	ret = keytab != NULL ? krb5_kt_resolve(a->kctx, keytab, &src) : krb5_kt_default(a->kctx, &src);
+	ret = keytab != NULL ? krb5_kt_resolve(a->kctx, keytab, &src)
+			     : krb5_kt_default(a->kctx, &src);
 	if (ret != 0)
 		goto krb_fail;
 	/* Configurations are built one at a time (start, reload), but the
