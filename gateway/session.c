@@ -512,6 +512,49 @@ static int session_check(struct dialer *d, const struct sockaddr *sa)
 
 /* ---- connecting --------------------------------------------------------- */
 
+/* A failed connect: the reply from errno, and a result that says the
+ * same (EMFILE and the like are the gateway's own failure, REP 1). */
+static void session_fail_errno(struct session *s, int err)
+{
+	uint8_t rep = socks5_rep_from_errno(err);
+
+	session_fail(s, rep,
+		     err == ECONNREFUSED                 ? "refused"
+		     : err == ETIMEDOUT                  ? "timeout"
+		     : rep == SOCKS5_REP_GENERAL_FAILURE ? "error"
+							 : "unreachable",
+		     strerror(err));
+}
+
+/* Why a name gave no address, for the session line.  With one family
+ * failing and the other empty, the failure is the reason: the failed
+ * family might have had addresses. */
+static int session_dns_merge(int old, enum dns_status st)
+{
+	static const uint8_t weight[] = {
+		[DNS_OK] = 0,      [DNS_NODATA] = 1, [DNS_NXDOMAIN] = 2,
+		[DNS_TIMEOUT] = 3, [DNS_FAIL] = 3,
+	};
+
+	if ((unsigned)st >= sizeof(weight) || (unsigned)old >= sizeof(weight))
+		return (int)st;
+	return weight[st] >= weight[old] ? (int)st : old;
+}
+
+static const char *session_dns_reason(int st)
+{
+	switch (st) {
+	case DNS_TIMEOUT:
+		return "dns timeout";
+	case DNS_NXDOMAIN:
+		return "no such name";
+	case DNS_FAIL:
+		return "dns server failure";
+	default:
+		return "no address";
+	}
+}
+
 static void session_connected(struct dialer *d, int fd, int err)
 {
 	struct session_hs *hs = container_of(d, struct session_hs, dialer);
@@ -528,15 +571,9 @@ static void session_connected(struct dialer *d, int fd, int err)
 				     "destination not allowed");
 		else if (hs->ncand == 0 && s->dst.atyp == SOCKS_ATYP_NAME)
 			session_fail(s, SOCKS5_REP_HOST_UNREACHABLE, "dns-fail",
-				     hs->dns_status == DNS_TIMEOUT    ? "dns timeout"
-				     : hs->dns_status == DNS_NXDOMAIN ? "no such name"
-								      : "no address");
+				     session_dns_reason(hs->dns_status));
 		else
-			session_fail(s, socks5_rep_from_errno(err),
-				     err == ECONNREFUSED ? "refused"
-				     : err == ETIMEDOUT  ? "timeout"
-							 : "unreachable",
-				     strerror(err));
+			session_fail_errno(s, err);
 		return;
 	}
 	s->uio.fd = fd;
@@ -604,7 +641,7 @@ static void session_resolve_done(struct session *s)
 		return;
 	}
 	session_fail(s, SOCKS5_REP_HOST_UNREACHABLE, "dns-fail",
-		     hs->dns_status == DNS_TIMEOUT ? "dns timeout" : "no such name");
+		     session_dns_reason(hs->dns_status));
 }
 
 static void session_add_answer(struct session *s, const struct dns_answer *a)
@@ -620,7 +657,7 @@ static void session_add_answer(struct session *s, const struct dns_answer *a)
 			hs->res_have[f] = true;
 			hs->res_addr[f] = a->addrs[0];
 		} else {
-			hs->dns_status = (int)a->status;
+			hs->dns_status = session_dns_merge(hs->dns_status, a->status);
 		}
 		if (hs->families_pending == 0)
 			session_resolve_done(s);
@@ -634,7 +671,7 @@ static void session_add_answer(struct session *s, const struct dns_answer *a)
 		hs->ncand += a->naddrs;
 		dialer_add(&hs->dialer, a->family, a->addrs, a->naddrs);
 	} else {
-		hs->dns_status = (int)a->status;
+		hs->dns_status = session_dns_merge(hs->dns_status, a->status);
 	}
 	/* RFC 8305 §3: start on the preferred family's answer; if the other
 	 * comes first, give the preferred one a short resolution delay. */

@@ -27,7 +27,7 @@ struct session_hs {
 	struct loop_defer defer;
 	int families_pending; /* RESOLVE_V4/V6 still unanswered */
 	unsigned ncand; /* addresses the resolver returned */
-	int dns_status; /* enum dns_status of the last failed family */
+	int dns_status; /* enum dns_status: the worst failure of either family */
 	struct authq_job *auth_job; /* password check in flight */
 	bool res_have[2]; /* RESOLVE: [0] IPv6, [1] IPv4 answered */
 	union dns_addr res_addr[2];

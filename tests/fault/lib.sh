@@ -40,11 +40,25 @@ fk_connect() {
 
 # fk_session_line REGEX: print the gateway's last session line matching
 # REGEX as a comment (what the fault looked like in the log).
+# fk_session_line PATTERN [WANT]: show the last session line matching
+# PATTERN; with WANT (a regex), the line must also match it -- waited for a
+# little, as the log thread writes it after the client has its reply.
 fk_session_line() {
-	local l
-	l=$(grep -E -- "$1" "$T_GW_LOG" | grep 'session=' | tail -n 1)
+	local l _
+	for _ in $(seq 1 30); do
+		l=$(grep -E -- "$1" "$T_GW_LOG" | grep 'session=' | tail -n 1)
+		if [ -z "${2-}" ] || printf '%s\n' "$l" | grep -Eq -- "$2"; then
+			break
+		fi
+		sleep 0.1
+	done
 	[ -n "$l" ] && echo "#   log: $l"
-	return 0
+	[ -z "${2-}" ] && return 0
+	if printf '%s\n' "$l" | grep -Eq -- "$2"; then
+		t_pass "log for $1: $2"
+	else
+		t_fail "log for $1: $2" "${l:-no session line matching $1}"
+	fi
 }
 
 # fk_cpu_ticks PID: user + system CPU time of PID (all threads) in clock ticks.

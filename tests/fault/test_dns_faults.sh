@@ -113,9 +113,9 @@ c4 "answer after 0.3 s: relayed" c1.slowish.fault.test:$PEERPORT --name --script
 c6 "first query dropped, the retry answered: relayed" c1.drop1.fault.test:$PEERPORT --name \
 	--within 2.5 --script echo
 c4 "SERVFAIL: REP 4 at once" c1.servfail.fault.test:$PEERPORT --name --want-rep 4 --within 1
-fk_session_line 'target=c1\.servfail'
+fk_session_line 'target=c1\.servfail' 'result=dns-fail .*reason="dns server failure"'
 c6 "REFUSED: REP 4 at once" c1.refused.fault.test:$PEERPORT --name --want-rep 4 --within 1
-fk_session_line 'target=c1\.refused'
+fk_session_line 'target=c1\.refused' 'result=dns-fail .*reason="dns server failure"'
 c4 "TC over UDP, retried over TCP: relayed" c1.tc.fault.test:$PEERPORT --name --script echo
 if grep -q 'proto=tcp .*name=c1\.tc\.fault\.test' "$T_TMP/dns.log"; then
 	t_pass "the truncated answer was asked again over TCP"
@@ -124,14 +124,14 @@ else
 fi
 c6 "answer cut in its answer record: REP 4" c1.cut.fault.test:$PEERPORT --name --want-rep 4 \
 	--within $CONNECT_TIMEOUT
-fk_session_line 'target=c1\.cut'
+fk_session_line 'target=c1\.cut' 'result=dns-fail .*reason="dns server failure"'
 c4 "answer with a wrong ID ignored: REP 4 after the resolver's timeout" \
 	c1.wrongid.fault.test:$PEERPORT --name --want-rep 4 --min-secs 1 --within $CONNECT_TIMEOUT
-fk_session_line 'target=c1\.wrongid'
+fk_session_line 'target=c1\.wrongid' 'result=dns-fail .*reason="dns timeout"'
 t0=$(date +%s)
 c6 "answer after ${DELAY}s (past the resolver's ${RESOLVER_SECS}s): REP 4 before connect-timeout" \
 	c1.slow.fault.test:$PEERPORT --name --want-rep 4 --min-secs 1 --within $CONNECT_TIMEOUT
-fk_session_line 'target=c1\.slow'
+fk_session_line 'target=c1\.slow' 'result=dns-fail .*reason="dns timeout"'
 c4 "while an answer is overdue: literal relayed" $A4:$PEERPORT --script echo
 # The late answers arrive now; the daemon must shrug them off.
 sleep $((DELAY + 1 - ($(date +%s) - t0)))
@@ -154,20 +154,20 @@ gw_with notcp 203.0.113.54
 c4 "no TCP: plain answer still relayed" c4.ok.fault.test:$PEERPORT --name --script echo
 c6 "TC and the TCP retry refused: REP 4 before connect-timeout" c4.tc.fault.test:$PEERPORT \
 	--name --want-rep 4 --within $CONNECT_TIMEOUT
-fk_session_line 'target=c4\.tc'
+fk_session_line 'target=c4\.tc' 'result=dns-fail .*reason="dns server failure"'
 
 # ---- the server is down: port unreachable --------------------------------
 gw_with down "[2001:db8:6::53]"
 c4 "server down (port unreachable): REP 4 before connect-timeout" c5.ok.fault.test:$PEERPORT \
 	--name --want-rep 4 --within $CONNECT_TIMEOUT
-fk_session_line 'target=c5\.ok'
+fk_session_line 'target=c5\.ok' 'result=dns-fail .*reason="dns server failure"'
 c6 "server down: literal relayed" "[$A6]:$PEERPORT" --script echo
 
 # ---- the server is blackholed: no neighbour answers ----------------------
 gw_with blackhole 203.0.113.99
 c6 "server blackholed: REP 4 before connect-timeout" c6.ok.fault.test:$PEERPORT --name \
 	--want-rep 4 --within $CONNECT_TIMEOUT
-fk_session_line 'target=c6\.ok'
+fk_session_line 'target=c6\.ok' 'result=dns-fail .*reason="dns timeout"'
 c4 "server blackholed: literal relayed" $A4:$PEERPORT --script echo
 
 # ---- first server dead, second good --------------------------------------
