@@ -6,7 +6,7 @@ usage:
   soak.py server --addr ADDR [--stream-port 7000 --cb-port 7001 --udp-port 7002]
   soak.py client --proxy HOST:PORT --peer4 ADDR --peer6 ADDR --names N,N,...
                  --seconds S --max-sessions N [--conc N] [--mix C,U,B] [--seed N]
-                 [--max-mib N] [--max-udp N]
+                 [--max-mib N] [--max-udp N] [--gss-share F --gss-service S@HOST]
 
 Stream protocol (one TCP connection, full duplex).  The initiator sends
   "S64 <up> <down>\\n", <up> bytes, the 64-hex SHA-256 of those bytes, and
@@ -30,6 +30,13 @@ direction is hashed where it was sent and where it arrived.
            literal); the server checks each and echoes it; the client checks
            what comes back.  Late or lost datagrams are counted, not failed.
 
+GSSAPI (--gss-share F, python3-gssapi): that share of the operations
+authenticates with RFC 1961 (method 1, Kerberos) instead of "no
+authentication", at integrity or confidentiality level at random; the SOCKS
+request and reply, the streams of CONNECT and BIND and every UDP datagram
+then travel as wrapped messages.  The credential cache must already hold the
+service ticket: the client asks no KDC.
+
 The client prints one JSON line with its counts at the end; the server
 prints one when it gets SIGTERM or SIGINT.  Exit status 0 unless the
 client met an error (a failed operation or a digest mismatch).
@@ -46,6 +53,11 @@ import socket
 import struct
 import sys
 import time
+
+try:
+    import gssapi
+except ImportError:
+    gssapi = None
 
 POOL = os.urandom(1 << 20)
 CHUNK = 64 * 1024
@@ -138,6 +150,128 @@ async def responder(reader, writer, rng):
     return ok, up, down
 
 
+# ------------------------------------------------------------ RFC 1961
+
+GSS_VER = 1
+GSS_AUTH = 1
+GSS_LEVEL = 2
+GSS_DATA = 3
+GSS_ABORT = 0xFF
+GSS_CHUNK = 16 * 1024  # plaintext per wrapped message
+
+
+class GssError(Exception):
+    pass
+
+
+def gss_frame(mtyp, token):
+    return struct.pack("!BBH", GSS_VER, mtyp, len(token)) + token
+
+
+async def gss_read_frame(reader, want):
+    head = await reader.readexactly(2)
+    if head[0] != GSS_VER:
+        raise GssError("message version %d" % head[0])
+    if head[1] == GSS_ABORT:
+        raise GssError("the gateway aborted the GSSAPI exchange")
+    if head[1] != want:
+        raise GssError("message type %d, want %d" % (head[1], want))
+    n = struct.unpack("!H", await reader.readexactly(2))[0]
+    return await reader.readexactly(n)
+
+
+class GssStream:
+    """An asyncio stream pair seen through RFC 1961 section 6
+    encapsulation: what the stream code writes goes out as wrapped
+    messages, what it reads comes from unwrapped ones.  Offers the part of
+    the StreamReader/StreamWriter interface the soak uses."""
+
+    def __init__(self, reader, writer, ctx, conf):
+        self.r, self.w, self.ctx, self.conf = reader, writer, ctx, conf
+        self.buf = bytearray()
+        self.eof = False
+
+    async def _fill(self):
+        try:
+            head = await self.r.readexactly(4)
+        except asyncio.IncompleteReadError as e:
+            if e.partial:
+                raise GssError("message header cut after %d bytes" % len(e.partial))
+            self.eof = True
+            return
+        if head[0] != GSS_VER or head[1] != GSS_DATA:
+            raise GssError("encapsulated message header %r" % head)
+        tok = await self.r.readexactly(struct.unpack("!H", head[2:])[0])
+        res = self.ctx.unwrap(tok)
+        if res.encrypted != self.conf:
+            raise GssError("message protection %s, negotiated %s" % (res.encrypted, self.conf))
+        self.buf += res.message
+
+    async def read(self, n=-1):
+        while not self.buf and not self.eof:
+            await self._fill()
+        k = len(self.buf) if n < 0 else min(n, len(self.buf))
+        d = bytes(self.buf[:k])
+        del self.buf[:k]
+        return d
+
+    async def readexactly(self, n):
+        while len(self.buf) < n and not self.eof:
+            await self._fill()
+        if len(self.buf) < n:
+            raise asyncio.IncompleteReadError(bytes(self.buf), n)
+        return await self.read(n)
+
+    async def readline(self):
+        while b"\n" not in self.buf and not self.eof:
+            await self._fill()
+        i = self.buf.find(b"\n")
+        return await self.read(len(self.buf) if i < 0 else i + 1)
+
+    def write(self, data):
+        for off in range(0, len(data), GSS_CHUNK):
+            tok = self.ctx.wrap(bytes(data[off:off + GSS_CHUNK]), self.conf).message
+            self.w.write(gss_frame(GSS_DATA, tok))
+
+    async def drain(self):
+        await self.w.drain()
+
+    def write_eof(self):
+        self.w.write_eof()
+
+    def close(self):
+        self.w.close()
+
+
+async def gss_login(reader, writer, service, level, udp):
+    """RFC 1961 sections 3-5 after method 1 was chosen: the context
+    (mutual authentication) and the protection level.  Returns the
+    context and whether data is encrypted."""
+    flags = [gssapi.RequirementFlag.mutual_authentication,
+             gssapi.RequirementFlag.replay_detection,
+             gssapi.RequirementFlag.integrity,
+             gssapi.RequirementFlag.confidentiality]
+    if not udp:
+        # Datagrams may be lost or reordered: no sequence checks for them.
+        flags.append(gssapi.RequirementFlag.out_of_sequence_detection)
+    name = gssapi.Name(service, gssapi.NameType.hostbased_service)
+    ctx = gssapi.SecurityContext(name=name, usage="initiate", flags=flags,
+                                 mech=gssapi.MechType.kerberos)
+    tok = ctx.step()
+    while True:
+        if tok:
+            writer.write(gss_frame(GSS_AUTH, tok))
+        if ctx.complete:
+            break
+        tok = ctx.step(await gss_read_frame(reader, GSS_AUTH))
+    # Section 4: the level, one octet wrapped without confidentiality.
+    writer.write(gss_frame(GSS_LEVEL, ctx.wrap(bytes([level]), False).message))
+    got = ctx.unwrap(await gss_read_frame(reader, GSS_LEVEL)).message
+    if len(got) != 1 or got[0] not in (1, 2):
+        raise GssError("protection level answered %r" % got)
+    return ctx, got[0] == 2
+
+
 # ------------------------------------------------------------ SOCKS5
 
 
@@ -170,14 +304,25 @@ class SocksError(Exception):
     pass
 
 
-async def socks_open(proxy, cmd, host, port):
+async def socks_open(proxy, cmd, host, port, gss=None):
+    """A SOCKS5 request; gss = (service, level) authenticates with
+    GSSAPI and returns a GssStream as both reader and writer (and the
+    context and encryption as a fourth value, for UDP)."""
     reader, writer = await asyncio.open_connection(proxy[0], proxy[1])
     try:
-        writer.write(b"\x05\x01\x00" + bytes([5, cmd, 0]) + socks_addr(host, port))
-        if await reader.readexactly(2) != b"\x05\x00":
-            raise SocksError("method refused")
-        rep = await read_reply(reader)
-        return reader, writer, rep
+        req = bytes([5, cmd, 0]) + socks_addr(host, port)
+        if gss is None:
+            writer.write(b"\x05\x01\x00" + req)
+            if await reader.readexactly(2) != b"\x05\x00":
+                raise SocksError("method refused")
+            return reader, writer, await read_reply(reader), None
+        writer.write(b"\x05\x01\x01")
+        if await reader.readexactly(2) != b"\x05\x01":
+            raise SocksError("GSSAPI method refused")
+        ctx, conf = await gss_login(reader, writer, gss[0], gss[1], cmd == 3)
+        st = GssStream(reader, writer, ctx, conf)
+        st.write(req)
+        return st, st, await read_reply(st), (ctx, conf)
     except BaseException:
         writer.close()
         raise
@@ -335,7 +480,8 @@ class Client:
         self.rng = random.Random(o.seed)
         self.c = {"sessions": 0, "connect": 0, "udp": 0, "bind": 0, "streams_checked": 0,
                   "hash_bad": 0, "bytes_up": 0, "bytes_down": 0, "udp_sent": 0,
-                  "udp_back": 0, "udp_bad": 0, "errors": 0, "by_target": {}}
+                  "udp_back": 0, "udp_bad": 0, "errors": 0, "gss_integrity": 0,
+                  "gss_confidentiality": 0, "by_target": {}}
         self.err_samples = []
         self.udp_started = 0
         self.deadline = 0.0
@@ -347,6 +493,16 @@ class Client:
         if r < 0.5 and self.names:
             return self.rng.choice(self.names)
         return self.rng.choice(self.peers)
+
+    def pick_gss(self):
+        """None (no authentication) or (service, level) for one operation."""
+        if self.o.gss_share <= 0 or self.rng.random() >= self.o.gss_share:
+            return None
+        return (self.o.gss_service, self.rng.choice((1, 2)))
+
+    def count_gss(self, gss):
+        if gss is not None:
+            self.c["gss_integrity" if gss[1] == 1 else "gss_confidentiality"] += 1
 
     def count_target(self, kind, host):
         k = "%s %s" % (kind, host)
@@ -361,12 +517,14 @@ class Client:
         host = self.target_host()
         up, down = pick_size(self.rng), pick_size(self.rng)
         self.c["sessions"] += 1
-        reader, writer, _ = await socks_open(self.proxy, 1, host, self.o.stream_port)
+        gss = self.pick_gss()
+        reader, writer, _, _ = await socks_open(self.proxy, 1, host, self.o.stream_port, gss)
         try:
             ok_down, ok_up = await initiator(reader, writer, up, down, self.rng)
         finally:
             writer.close()
         self.c["connect"] += 1
+        self.count_gss(gss)
         self.count_target("connect", host)
         self.c["streams_checked"] += 1
         self.c["bytes_up"] += up
@@ -380,9 +538,10 @@ class Client:
         up, down = pick_size(self.rng), pick_size(self.rng)
         self.c["sessions"] += 2
         # RFC 1928 section 4: DST of a BIND is the expected peer.
-        reader, writer, bnd = await socks_open(self.proxy, 2, peer, 0)
+        gss = self.pick_gss()
+        reader, writer, bnd, _ = await socks_open(self.proxy, 2, peer, 0, gss)
         try:
-            cr, cw, _ = await socks_open(self.proxy, 1, peer, self.o.cb_port)
+            cr, cw, _, _ = await socks_open(self.proxy, 1, peer, self.o.cb_port)
             try:
                 cw.write(b"CB %s %d %d %d\n" % (bnd[0].encode(), bnd[1], up, down))
                 second = await read_reply(reader)
@@ -397,6 +556,7 @@ class Client:
         finally:
             writer.close()
         self.c["bind"] += 1
+        self.count_gss(gss)
         self.count_target("bind", peer)
         self.c["streams_checked"] += 1
         self.c["bytes_up"] += up
@@ -413,7 +573,8 @@ class Client:
         fam = socket.AF_INET6 if ":" in self.proxy[0] else socket.AF_INET
         zero = "::" if fam == socket.AF_INET6 else "0.0.0.0"
         self.c["sessions"] += 1
-        reader, writer, relay = await socks_open(self.proxy, 3, zero, 0)
+        gss = self.pick_gss()
+        reader, writer, relay, sec = await socks_open(self.proxy, 3, zero, 0, gss)
         tr = None
         try:
             tr, proto = await loop.create_datagram_endpoint(UdpQueue, family=fam,
@@ -429,7 +590,12 @@ class Client:
                 msg = b"U" + body
                 msg += hashlib.sha256(msg).digest()
                 want[seq] = msg
-                tr.sendto(hdr + msg)
+                if sec is None:
+                    tr.sendto(hdr + msg)
+                else:
+                    # RFC 1961 section 6: the whole datagram, header included,
+                    # is one wrapped message.
+                    tr.sendto(gss_frame(GSS_DATA, sec[0].wrap(hdr + msg, sec[1]).message))
                 self.c["udp_sent"] += 1
                 self.c["bytes_up"] += len(msg)
                 if seq % 8 == 7:
@@ -440,6 +606,15 @@ class Client:
                     d = await asyncio.wait_for(proto.q.get(), end - loop.time())
                 except asyncio.TimeoutError:
                     break
+                if sec is not None:
+                    if len(d) < 4 or d[:2] != bytes([GSS_VER, GSS_DATA]):
+                        self.c["udp_bad"] += 1
+                        continue
+                    res = sec[0].unwrap(d[4:])
+                    if res.encrypted != sec[1]:
+                        self.c["udp_bad"] += 1
+                        continue
+                    d = res.message
                 p = udp_strip(d)
                 if p is None or len(p) < 45 or hashlib.sha256(p[:-32]).digest() != p[-32:]:
                     self.c["udp_bad"] += 1
@@ -455,6 +630,7 @@ class Client:
                 tr.close()
             writer.close()
         self.c["udp"] += 1
+        self.count_gss(gss)
         self.count_target("udp", host)
 
     async def worker(self):
@@ -503,11 +679,17 @@ def main():
                    help="at most this many UDP associations (0: no limit)")
     c.add_argument("--mix", default="70,15,15", help="weights of CONNECT, UDP, BIND")
     c.add_argument("--seed", type=int, default=None)
+    c.add_argument("--gss-share", type=float, default=0.0,
+                   help="share of operations authenticated with GSSAPI (0-1)")
+    c.add_argument("--gss-service", default="rcmd@localhost",
+                   help="the gateway's service, SERVICE@HOST")
     for p in (s, c):
         p.add_argument("--stream-port", type=int, default=7000)
         p.add_argument("--cb-port", type=int, default=7001)
         p.add_argument("--udp-port", type=int, default=7002)
     o = ap.parse_args()
+    if o.cmd == "client" and o.gss_share > 0 and gssapi is None:
+        ap.error("--gss-share needs python3-gssapi")
     if o.cmd == "server":
         asyncio.run(Server(o).run())
         return 0
