@@ -1,7 +1,10 @@
 #!/bin/sh
 # Run every test: the unit test binaries (tests/unit/test_*), the loopback
-# integration scripts (tests/integration/test_*.sh) and the namespace
-# scenarios (tests/netns/test_*.sh), each under a time limit.
+# integration scripts (tests/integration/test_*.sh), the namespace
+# scenarios (tests/netns/test_*.sh), the brief fuzzing and regression
+# replay (tests/fuzz/test_fuzz.sh), fault injection and limits
+# (tests/fault/test_*.sh) and a brief soak (tests/soak/test_*.sh), each
+# under a time limit.
 #
 # A test passes with exit status 0, is skipped with 77, fails otherwise (a
 # unit binary counts as one test).  The last line is
@@ -20,8 +23,10 @@ TEST_TIMEOUT=${TEST_TIMEOUT:-600}
 if [ "${SANITIZE:-}" = 1 ]; then
 	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:halt_on_error=1:check_initialization_order=1:strict_init_order=1}
 	UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:abort_on_error=1}
-	export ASAN_OPTIONS UBSAN_OPTIONS
-	echo "run: sanitizers: ASAN_OPTIONS=$ASAN_OPTIONS UBSAN_OPTIONS=$UBSAN_OPTIONS"
+	# Leaks inside system libraries only, each explained in the file.
+	LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$(pwd)/tests/lsan.supp:print_suppressions=0}
+	export ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
+	echo "run: sanitizers: ASAN_OPTIONS=$ASAN_OPTIONS UBSAN_OPTIONS=$UBSAN_OPTIONS LSAN_OPTIONS=$LSAN_OPTIONS"
 fi
 
 passed=0
@@ -92,7 +97,8 @@ for f in tests/unit/test_*; do
 	run_one "$f" "./$f"
 done
 
-for f in tests/integration/test_*.sh tests/netns/test_*.sh tests/fuzz/test_*.sh; do
+for f in tests/integration/test_*.sh tests/netns/test_*.sh tests/fuzz/test_*.sh \
+	tests/fault/test_*.sh tests/soak/test_*.sh; do
 	[ -f "$f" ] || continue
 	selected "$f" "$@" || continue
 	run_one "$f" "$(interpreter "$f")" "$f"
