@@ -1,4 +1,4 @@
-/* session_priv — what the session's command modules (bind, later udp)
+/* session_priv — what the session's command modules (session_dial, bind, udp)
  * share with session.c.  Not for anything else. */
 #ifndef SOCKS64_SESSION_PRIV_H
 #define SOCKS64_SESSION_PRIV_H
@@ -73,6 +73,15 @@ bool session_dst_allowed(struct session *s, const struct sockaddr *sa, uint8_t c
 void session_start_relay(struct session *s, bool registered);
 /* Run the state machine (after an external event changed the state). */
 void session_advance(struct session *s);
+
+/* session_dial.c: where a request goes.  prepare: once per session
+ * (callbacks); connect: CONNECT to the request's destination (names
+ * resolved, Happy Eyeballs); start_resolve: RESOLVE's one address, also
+ * BIND's named peer; bind_request: BIND's expected peer, then bind_start. */
+void session_dial_prepare(struct session_hs *hs, struct loop *loop);
+void session_connect(struct session *s);
+void session_start_resolve(struct session *s);
+void session_bind_request(struct session *s);
 
 /* bind.c: BIND (RFC 1928 §4, SOCKS4) once the expected peer's address is
  * known (an unspecified address: any peer). */
