@@ -149,6 +149,40 @@ static int gss_relay_watch(struct gss_relay *r, int side, uint32_t want)
 	return 0;
 }
 
+/* Send buf[*off, len) to fd (the SIDE named in log lines): 1 when all is
+ * sent, 0 when the socket is full, -1 on an error (logged). */
+static int gss_relay_flush(struct gss_relay *r, int fd, const uint8_t *buf, size_t len, size_t *off,
+			   const char *side, bool *progress)
+{
+	size_t before = *off;
+	int rc = shim_send_pending(fd, buf, len, off);
+
+	if (*off != before)
+		*progress = true;
+	if (rc < 0)
+		shim_log(SHIM_LOG_VERBOSE, "%s: %s side: %s", r->label, side, strerror(errno));
+	return rc;
+}
+
+/* recv() from fd without blocking: bytes read (0: end of stream),
+ * GSS_RELAY_AGAIN when nothing is waiting, -1 on an error (logged). */
+#define GSS_RELAY_AGAIN (-2)
+static ssize_t gss_relay_recv(struct gss_relay *r, int fd, void *buf, size_t cap, const char *side)
+{
+	for (;;) {
+		ssize_t n = recv(fd, buf, cap, MSG_DONTWAIT);
+
+		if (n >= 0)
+			return n;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return GSS_RELAY_AGAIN;
+		shim_log(SHIM_LOG_VERBOSE, "%s: %s side: %s", r->label, side, strerror(errno));
+		return -1;
+	}
+}
+
 /* Gateway to program: flush the unwrapped buffer, then the next message.
  * 0 (blocked or done), -1 (end the relay). */
 static int gss_relay_down(struct gss_relay *r, bool *progress)
@@ -160,21 +194,11 @@ static int gss_relay_down(struct gss_relay *r, bool *progress)
 	ssize_t n;
 
 	for (;;) {
-		while (r->down_off < r->down_len) {
-			n = send(r->lo, r->down + r->down_off, r->down_len - r->down_off,
-				 MSG_DONTWAIT | MSG_NOSIGNAL);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-				return 0;
-			if (n < 0) {
-				shim_log(SHIM_LOG_VERBOSE, "%s: program side: %s", r->label,
-					 strerror(errno));
-				return -1;
-			}
-			r->down_off += (size_t)n;
-			*progress = true;
-		}
+		int fl = gss_relay_flush(r, r->lo, r->down, r->down_len, &r->down_off, "program",
+					 progress);
+
+		if (fl <= 0)
+			return fl;
 		if (r->down_shut)
 			return 0;
 		switch (gss_deframer_next(&r->df, &f)) {
@@ -218,16 +242,9 @@ static int gss_relay_down(struct gss_relay *r, bool *progress)
 			return 0;
 		}
 		space = gss_deframer_space(&r->df, &cap);
-		n = recv(r->gw, space, cap, MSG_DONTWAIT);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 0;
-		if (n < 0) {
-			shim_log(SHIM_LOG_VERBOSE, "%s: gateway side: %s", r->label,
-				 strerror(errno));
-			return -1;
-		}
+		n = gss_relay_recv(r, r->gw, space, cap, "gateway");
+		if (n < 0)
+			return n == GSS_RELAY_AGAIN ? 0 : -1;
 		if (n == 0)
 			r->gw_eof = true;
 		else
@@ -244,21 +261,11 @@ static int gss_relay_up(struct gss_relay *r, bool *progress)
 	ssize_t n;
 
 	for (;;) {
-		while (r->up_off < r->up_len) {
-			n = send(r->gw, r->up + r->up_off, r->up_len - r->up_off,
-				 MSG_DONTWAIT | MSG_NOSIGNAL);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-				return 0;
-			if (n < 0) {
-				shim_log(SHIM_LOG_VERBOSE, "%s: gateway side: %s", r->label,
-					 strerror(errno));
-				return -1;
-			}
-			r->up_off += (size_t)n;
-			*progress = true;
-		}
+		int fl = gss_relay_flush(r, r->gw, r->up, r->up_len, &r->up_off, "gateway",
+					 progress);
+
+		if (fl <= 0)
+			return fl;
 		if (r->up_shut)
 			return 0;
 		if (r->lo_eof) {
@@ -267,16 +274,9 @@ static int gss_relay_up(struct gss_relay *r, bool *progress)
 			*progress = true;
 			return 0;
 		}
-		n = recv(r->lo, gss_relay_plain, r->max_plain, MSG_DONTWAIT);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 0;
-		if (n < 0) {
-			shim_log(SHIM_LOG_VERBOSE, "%s: program side: %s", r->label,
-				 strerror(errno));
-			return -1;
-		}
+		n = gss_relay_recv(r, r->lo, gss_relay_plain, r->max_plain, "program");
+		if (n < 0)
+			return n == GSS_RELAY_AGAIN ? 0 : -1;
 		*progress = true;
 		if (n == 0) {
 			r->lo_eof = true;

@@ -105,9 +105,7 @@ int socks_client_rep_errno(uint8_t rep)
 	}
 }
 
-/* Send what is left of buf[*off..len); 1 when all is out. */
-static int socks_client_send_buf(struct socks_client *c, int fd, const uint8_t *buf, size_t len,
-				 size_t *off)
+int shim_send_pending(int fd, const uint8_t *buf, size_t len, size_t *off)
 {
 	while (*off < len) {
 		ssize_t n = send(fd, buf + *off, len - *off, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -116,13 +114,22 @@ static int socks_client_send_buf(struct socks_client *c, int fd, const uint8_t *
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return 0;
-		if (n < 0) {
-			socks_client_fail(c, errno, "send to the gateway failed");
+		if (n < 0)
 			return -1;
-		}
 		*off += (size_t)n;
 	}
 	return 1;
+}
+
+/* Send what is left of buf[*off..len); 1 when all is out. */
+static int socks_client_send_buf(struct socks_client *c, int fd, const uint8_t *buf, size_t len,
+				 size_t *off)
+{
+	int r = shim_send_pending(fd, buf, len, off);
+
+	if (r < 0)
+		socks_client_fail(c, errno, "send to the gateway failed");
+	return r;
 }
 
 static int socks_client_send(struct socks_client *c, int fd)

@@ -126,6 +126,24 @@ static bool relay_again(int err)
 	return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
 }
 
+/* One recv() into buf, EINTR retried: *n is its result (0: EOF); *n < 0
+ * means the socket is drained (readable cleared: edge-triggered epoll
+ * reports the next arrival).  RELAY_ERR_SRC on an error. */
+static enum relay_status relay_recv(struct relay_end *src, void *buf, size_t cap, ssize_t *n)
+{
+	for (;;) {
+		*n = recv(src->fd, buf, cap, 0);
+		if (*n >= 0)
+			return RELAY_WAIT;
+		if (errno == EINTR)
+			continue;
+		if (!relay_again(errno))
+			return RELAY_ERR_SRC;
+		src->readable = false;
+		return RELAY_WAIT;
+	}
+}
+
 /* Flush the copy buffer until the destination cannot take more.  count:
  * the bytes are the session's payload (not protected messages, which are
  * counted as the plaintext they carry). */
@@ -236,29 +254,22 @@ static enum relay_status relay_fill_buf(struct relay_dir *d, struct relay_end *s
 	}
 	if (d->blen == 0)
 		d->boff = 0;
-	while (src->readable && !d->eof && d->boff + d->blen < RELAY_BUF_SIZE) {
-		ssize_t n = recv(src->fd, d->buf + d->boff + d->blen,
-				 RELAY_BUF_SIZE - d->boff - d->blen, 0);
+	if (src->readable && !d->eof && d->boff + d->blen < RELAY_BUF_SIZE) {
+		ssize_t n;
 
-		if (n < 0) {
-			if (relay_again(errno)) {
-				if (errno != EINTR)
-					src->readable = false;
-				continue;
-			}
+		if (relay_recv(src, d->buf + d->boff + d->blen, RELAY_BUF_SIZE - d->boff - d->blen,
+			       &n) != RELAY_WAIT)
 			return RELAY_ERR_SRC;
-		}
-		if (n == 0) {
+		if (n == 0)
 			d->eof = true;
-			break;
-		}
 		/* A short read does not prove the socket drained: a FIN that
 		 * came with the data is only seen by the next recv(), and
 		 * edge-triggered epoll will not report it again.  Only EAGAIN
 		 * clears readable. */
-		d->blen += (uint32_t)n;
-		*moved = true;
-		break;
+		if (n > 0) {
+			d->blen += (uint32_t)n;
+			*moved = true;
+		}
 	}
 	return RELAY_WAIT;
 }
@@ -274,6 +285,16 @@ static enum relay_status relay_half_close(struct relay_dir *d, struct relay_end 
 		*moved = true;
 	}
 	return RELAY_WAIT;
+}
+
+/* After a pump's rounds: still moving (the session yields and comes back),
+ * or settled -- then an EOF that has been passed on is carried. */
+static enum relay_status relay_pump_end(struct relay_dir *d, struct relay_end *dst, bool progress,
+					bool *moved)
+{
+	if (progress)
+		return RELAY_MORE;
+	return relay_half_close(d, dst, moved);
 }
 
 enum relay_status relay_pump(struct pipe_pool *pool, struct relay_dir *d, struct relay_end *src,
@@ -310,9 +331,7 @@ enum relay_status relay_pump(struct pipe_pool *pool, struct relay_dir *d, struct
 		else
 			break;
 	}
-	if (progress)
-		return RELAY_MORE;
-	return relay_half_close(d, dst, moved);
+	return relay_pump_end(d, dst, progress, moved);
 }
 
 /* ---- protected path (per-message transform on the client side) ---------- */
@@ -327,17 +346,10 @@ static enum relay_status relay_read_msgs(struct relay_dir *d, struct relay_xform
 
 	if (p == NULL || cap == 0)
 		return RELAY_WAIT; /* out of memory (retried) or broken (rx_next says) */
-	for (;;) {
-		n = recv(src->fd, p, cap, 0);
-		if (n >= 0)
-			break;
-		if (!relay_again(errno))
-			return RELAY_ERR_SRC;
-		if (errno != EINTR) {
-			src->readable = false;
-			return RELAY_WAIT;
-		}
-	}
+	if (relay_recv(src, p, cap, &n) != RELAY_WAIT)
+		return RELAY_ERR_SRC;
+	if (n < 0)
+		return RELAY_WAIT;
 	if (n == 0) {
 		/* A message cut short by the EOF is simply never delivered. */
 		d->eof = true;
@@ -386,13 +398,12 @@ enum relay_status relay_pump_from_client(struct relay_dir *d, struct relay_xform
 		else
 			break;
 	}
+	/* A protected direction holds its buffer only while bytes wait. */
 	if (d->blen == 0) {
 		free(d->buf);
 		d->buf = NULL;
 	}
-	if (progress)
-		return RELAY_MORE;
-	return relay_half_close(d, dst, moved);
+	return relay_pump_end(d, dst, progress, moved);
 }
 
 /* One read from the destination, at most one message's worth, sent as one
@@ -409,17 +420,10 @@ static enum relay_status relay_wrap_read(struct pipe_pool *pool, struct relay_di
 		return RELAY_WAIT;
 	if (d->buf == NULL && (d->buf = malloc(RELAY_XFORM_MAX)) == NULL)
 		return RELAY_WAIT;
-	for (;;) {
-		n = recv(src->fd, pool->scratch, max, 0);
-		if (n >= 0)
-			break;
-		if (!relay_again(errno))
-			return RELAY_ERR_SRC;
-		if (errno != EINTR) {
-			src->readable = false;
-			return RELAY_WAIT;
-		}
-	}
+	if (relay_recv(src, pool->scratch, max, &n) != RELAY_WAIT)
+		return RELAY_ERR_SRC;
+	if (n < 0)
+		return RELAY_WAIT;
 	if (n == 0) {
 		d->eof = true;
 		return RELAY_WAIT;
@@ -455,11 +459,10 @@ enum relay_status relay_pump_to_client(struct pipe_pool *pool, struct relay_dir 
 		else
 			break;
 	}
+	/* A protected direction holds its buffer only while bytes wait. */
 	if (d->blen == 0) {
 		free(d->buf);
 		d->buf = NULL;
 	}
-	if (progress)
-		return RELAY_MORE;
-	return relay_half_close(d, dst, moved);
+	return relay_pump_end(d, dst, progress, moved);
 }
