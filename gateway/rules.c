@@ -98,6 +98,29 @@ static char *rules_next_item(char **cursor)
 	return item;
 }
 
+/* The number of items of a list field; 0 after an error naming the field
+ * (an empty item). */
+static size_t rules_list_count(const struct rules_field *f, const char *value, char *err,
+			       size_t errlen)
+{
+	size_t n = rules_count_items(value);
+
+	if (n == 0)
+		rules_err(err, errlen, "%s: empty item in list '%s'", f->name, value);
+	return n;
+}
+
+/* An array of n items for a list field; NULL after an error. */
+static void *rules_list_alloc(const struct rules_field *f, size_t n, size_t size, char *err,
+			      size_t errlen)
+{
+	void *p = calloc(n, size);
+
+	if (p == NULL)
+		rules_err(err, errlen, "%s: out of memory", f->name);
+	return p;
+}
+
 static bool rules_is_dotted_digits(const char *s)
 {
 	for (; *s != '\0'; s++) {
@@ -256,18 +279,14 @@ static char *rules_name_dup(const char *s)
 static int rules_parse_from(struct rule *r, const struct rules_field *f, char *value, char *err,
 			    size_t errlen)
 {
-	size_t n = rules_count_items(value), i;
+	size_t n, i;
 	char *cursor = value;
 
-	if (n == 0)
-		goto bad_list;
 	if (strcmp(value, "any") == 0)
 		return 0;
-	r->from = calloc(n, sizeof(*r->from));
-	if (r->from == NULL) {
-		rules_err(err, errlen, "%s: out of memory", f->name);
+	n = rules_list_count(f, value, err, errlen);
+	if (n == 0 || (r->from = rules_list_alloc(f, n, sizeof(*r->from), err, errlen)) == NULL)
 		return -1;
-	}
 	for (i = 0; i < n; i++) {
 		char *item = rules_next_item(&cursor);
 
@@ -278,10 +297,6 @@ static int rules_parse_from(struct rule *r, const struct rules_field *f, char *v
 		r->nfrom++;
 	}
 	return 0;
-
-bad_list:
-	rules_err(err, errlen, "%s: empty item in list '%s'", f->name, value);
-	return -1;
 }
 
 static int rules_parse_dest(struct rule_dest *d, const char *item)
@@ -307,20 +322,14 @@ static int rules_parse_dest(struct rule_dest *d, const char *item)
 static int rules_parse_to(struct rule *r, const struct rules_field *f, char *value, char *err,
 			  size_t errlen)
 {
-	size_t n = rules_count_items(value), i;
+	size_t n, i;
 	char *cursor = value;
 
-	if (n == 0) {
-		rules_err(err, errlen, "%s: empty item in list '%s'", f->name, value);
-		return -1;
-	}
 	if (strcmp(value, "any") == 0)
 		return 0;
-	r->to = calloc(n, sizeof(*r->to));
-	if (r->to == NULL) {
-		rules_err(err, errlen, "%s: out of memory", f->name);
+	n = rules_list_count(f, value, err, errlen);
+	if (n == 0 || (r->to = rules_list_alloc(f, n, sizeof(*r->to), err, errlen)) == NULL)
 		return -1;
-	}
 	for (i = 0; i < n; i++) {
 		char *item = rules_next_item(&cursor);
 
@@ -356,19 +365,12 @@ static int rules_parse_port_number(const char *s, size_t len, uint16_t *out)
 static int rules_parse_ports(struct rule *r, const struct rules_field *f, char *value, char *err,
 			     size_t errlen)
 {
-	size_t n = rules_count_items(value), i;
+	size_t n = rules_list_count(f, value, err, errlen);
 	char *cursor = value;
 
-	if (n == 0) {
-		rules_err(err, errlen, "%s: empty item in list '%s'", f->name, value);
+	if (n == 0 || (r->ports = rules_list_alloc(f, n, sizeof(*r->ports), err, errlen)) == NULL)
 		return -1;
-	}
-	r->ports = calloc(n, sizeof(*r->ports));
-	if (r->ports == NULL) {
-		rules_err(err, errlen, "%s: out of memory", f->name);
-		return -1;
-	}
-	for (i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		char *item = rules_next_item(&cursor);
 		char *dash = strchr(item, '-');
 		struct port_range *pr = &r->ports[i];
@@ -399,27 +401,20 @@ static int rules_parse_ports(struct rule *r, const struct rules_field *f, char *
 static int rules_parse_users(struct rule *r, const struct rules_field *f, char *value, char *err,
 			     size_t errlen)
 {
-	size_t n = rules_count_items(value), i;
+	size_t n = rules_list_count(f, value, err, errlen);
 	char *cursor = value;
 
-	if (n == 0) {
-		rules_err(err, errlen, "%s: empty item in list '%s'", f->name, value);
+	if (n == 0 || (r->users = rules_list_alloc(f, n, sizeof(*r->users), err, errlen)) == NULL)
 		return -1;
-	}
-	r->users = calloc(n, sizeof(*r->users));
-	if (r->users == NULL)
-		goto oom;
-	for (i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		r->users[i] = strdup(rules_next_item(&cursor));
-		if (r->users[i] == NULL)
-			goto oom;
+		if (r->users[i] == NULL) {
+			rules_err(err, errlen, "%s: out of memory", f->name);
+			return -1;
+		}
 		r->nusers++;
 	}
 	return 0;
-
-oom:
-	rules_err(err, errlen, "%s: out of memory", f->name);
-	return -1;
 }
 
 /* command/method/version: a comma list of words, each a bit. */
@@ -427,14 +422,12 @@ static int rules_parse_bits(struct rule *r, const struct rules_field *f, char *v
 			    size_t errlen)
 {
 	uint8_t *bits = (uint8_t *)r + f->off;
-	size_t n = rules_count_items(value), i;
+	size_t n = rules_list_count(f, value, err, errlen);
 	char *cursor = value;
 
-	if (n == 0) {
-		rules_err(err, errlen, "%s: empty item in list '%s'", f->name, value);
+	if (n == 0)
 		return -1;
-	}
-	for (i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		char *item = rules_next_item(&cursor);
 		const struct rules_word *w;
 
