@@ -65,6 +65,39 @@ t_check() {
 	fi
 }
 
+# t_expect NAME WANT_RC REGEX... -- CMD...: PASS when CMD exits WANT_RC and
+# every REGEX matches a line of its output (stdout and stderr); the output's
+# tail is shown on failure.
+t_expect() {
+	local name=$1 want=$2 out rc re ok=1 why=
+	local -a res=()
+	shift 2
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		res+=("$1")
+		shift
+	done
+	shift
+	out=$("$@" 2>&1)
+	rc=$?
+	if [ "$rc" -ne "$want" ]; then
+		ok=0
+		why="exit $rc, wanted $want"
+	fi
+	for re in "${res[@]}"; do
+		if ! grep -Eq -- "$re" <<<"$out"; then
+			ok=0
+			why="${why:+$why; }no line matches /$re/"
+		fi
+	done
+	if [ "$ok" -eq 1 ]; then
+		t_pass "$name"
+		return 0
+	fi
+	printf '%s\n' "$out" | tail -n 20 | sed 's/^/#   /'
+	t_fail "$name" "$why"
+	return 1
+}
+
 # t_in NS CMD...: run CMD inside network namespace NS, or here when NS is "".
 t_in() {
 	local ns=$1

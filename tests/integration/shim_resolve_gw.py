@@ -6,20 +6,12 @@ implements it: names given with --known get REP 0 with BND 127.0.0.1
 answers a name that does not resolve; any other command gets REP 7.
 Each request is logged to stdout as "CMD NAME REP"."""
 import argparse
-import socket
+import os
 import socketserver
-import struct
 import sys
 
-
-def recv_exact(sock, n):
-    data = b""
-    while len(data) < n:
-        chunk = sock.recv(n - len(data))
-        if not chunk:
-            raise EOFError
-        data += chunk
-    return data
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from socks5_mini import accept_request, send_reply  # noqa: E402
 
 
 class Handler(socketserver.BaseRequestHandler):
@@ -27,26 +19,16 @@ class Handler(socketserver.BaseRequestHandler):
         s = self.request
         s.settimeout(10)
         try:
-            ver, nmethods = recv_exact(s, 2)
-            methods = recv_exact(s, nmethods)
-            if ver != 5 or 0 not in methods:
-                s.sendall(b"\x05\xff")
+            req = accept_request(s)
+            if req is None:
                 return
-            s.sendall(b"\x05\x00")
-            ver, cmd, _, atyp = recv_exact(s, 4)
-            if atyp == 3:
-                name = recv_exact(s, recv_exact(s, 1)[0]).decode("ascii", "replace")
-            elif atyp == 1:
-                name = socket.inet_ntop(socket.AF_INET, recv_exact(s, 4))
-            else:
-                name = socket.inet_ntop(socket.AF_INET6, recv_exact(s, 16))
-            recv_exact(s, 2)
+            cmd, name, _ = req
             if cmd != 0xF0:
                 rep = 7
             else:
                 rep = 0 if name.lower() in self.server.known else 4
             print(f"{cmd:#x} {name} {rep}", flush=True)
-            s.sendall(struct.pack("!BBBB4sH", 5, rep, 0, 1, socket.inet_aton("127.0.0.1"), 0))
+            send_reply(s, rep)
         except (EOFError, OSError, ValueError):
             pass
 

@@ -16,22 +16,15 @@ Each CONNECT is logged to stdout as
     NAME PORT closed-before-reply    (the client went away while waiting)
 """
 import argparse
+import os
 import select
 import socket
 import socketserver
-import struct
 import sys
 import time
 
-
-def recv_exact(sock, n):
-    data = b""
-    while len(data) < n:
-        chunk = sock.recv(n - len(data))
-        if not chunk:
-            raise EOFError
-        data += chunk
-    return data
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from socks5_mini import accept_request, send_reply  # noqa: E402
 
 
 def rep_for(name):
@@ -46,20 +39,10 @@ class Handler(socketserver.BaseRequestHandler):
         s = self.request
         s.settimeout(10)
         try:
-            ver, nmethods = recv_exact(s, 2)
-            methods = recv_exact(s, nmethods)
-            if ver != 5 or 0 not in methods:
-                s.sendall(b"\x05\xff")
+            req = accept_request(s)
+            if req is None:
                 return
-            s.sendall(b"\x05\x00")
-            ver, cmd, _, atyp = recv_exact(s, 4)
-            if atyp == 3:
-                name = recv_exact(s, recv_exact(s, 1)[0]).decode("ascii", "replace")
-            elif atyp == 1:
-                name = socket.inet_ntop(socket.AF_INET, recv_exact(s, 4))
-            else:
-                name = socket.inet_ntop(socket.AF_INET6, recv_exact(s, 16))
-            (port,) = struct.unpack("!H", recv_exact(s, 2))
+            cmd, name, port = req
             rep = rep_for(name) if cmd == 1 else 7
             # Wait, watching the connection: the client may close it, or
             # (wrongly) send application data before the reply.
@@ -79,7 +62,7 @@ class Handler(socketserver.BaseRequestHandler):
                 early = len(peek)
                 time.sleep(min(left, 0.05))
             print(f"{name} {port} rep={rep} early={early}", flush=True)
-            s.sendall(struct.pack("!BBBB4sH", 5, rep, 0, 1, socket.inet_aton("127.0.0.1"), 0))
+            send_reply(s, rep)
             if rep != 0:
                 return
             self.serve(s)

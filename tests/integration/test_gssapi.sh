@@ -175,35 +175,15 @@ t_gw_start "" "$T_TMP/gw2.conf" "$T_TMP/gw2.log" || exit 1
 t_gw_start "" "$T_TMP/gw3.conf" "$T_TMP/gw3.log" || exit 1
 GW3_PID=${T_GW_PIDS[2]}
 
-# gs NAME WANT_RC REGEX... -- CLIENT-ARGS...: run the client; PASS when it
-# exits WANT_RC and every REGEX matches a line of its output.
+# gs NAME WANT_RC REGEX... -- CLIENT-ARGS...: t_expect with the client.
 gs() {
-	local name=$1 want=$2 out rc re ok=1 why=
-	local -a res=()
-	shift 2
+	local -a head=()
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do
-		res+=("$1")
+		head+=("$1")
 		shift
 	done
 	shift
-	out=$(timeout 30 "$CLIENT" "$@" 2>&1)
-	rc=$?
-	if [ "$rc" -ne "$want" ]; then
-		ok=0
-		why="exit $rc, wanted $want"
-	fi
-	for re in "${res[@]}"; do
-		if ! grep -Eq -- "$re" <<<"$out"; then
-			ok=0
-			why="${why:+$why; }no line matches /$re/"
-		fi
-	done
-	if [ "$ok" -eq 1 ]; then
-		t_pass "$name"
-	else
-		printf '%s\n' "$out" | tail -n 15 | sed 's/^/#   /'
-		t_fail "$name" "$why"
-	fi
+	t_expect "${head[@]}" -- timeout 30 "$CLIENT" "$@"
 }
 
 # log_has NAME LOG REGEX: the gateway logged a line matching REGEX.
