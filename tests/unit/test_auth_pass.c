@@ -17,68 +17,30 @@
 #include <unistd.h>
 
 #include "auth_pass.h"
-
-#define TEST_USED_UNSET ((size_t)0xdeadbeef)
-#define TEST_POISON 0xa5
+#include "codec_feed.h"
 #define TEST_ERRLEN 512
 #define TEST_MAX_FILES 64
 
 /* ---- codec (RFC 1929 §2) ---- */
 
-static enum codec_status test_run(const uint8_t *msg, size_t len, struct auth_pass_creds *c,
-				  size_t *used)
+static enum codec_status test_parse_pass(const uint8_t *in, size_t len, void *out, size_t *used,
+					 uint8_t *rep)
 {
-	uint8_t *copy = malloc(len ? len : 1);
-	enum codec_status st;
-
-	assert_non_null(copy);
-	memcpy(copy, msg, len);
-	memset(c, TEST_POISON, sizeof(*c));
-	*used = TEST_USED_UNSET;
-	st = auth_pass_parse_request(copy, len, c, used);
-	free(copy);
-	return st;
+	(void)rep;
+	return auth_pass_parse_request(in, len, out, used);
 }
 
-static void test_assert_untouched(const struct auth_pass_creds *c)
-{
-	const uint8_t *p = (const uint8_t *)c;
-
-	for (size_t i = 0; i < sizeof(*c); i++)
-		assert_int_equal(p[i], TEST_POISON);
-}
-
-/* Every proper prefix needs more without writing; the whole message (alone
- * or with pipelined bytes after it) parses with used == len. */
+/* A pipelined SOCKS5 request after each complete sub-negotiation. */
 static void test_feed_ok(const uint8_t *msg, size_t len, struct auth_pass_creds *c)
 {
-	uint8_t more[AUTH_PASS_REQUEST_MAX + 4];
-	size_t used;
-
-	for (size_t i = 0; i < len; i++) {
-		assert_int_equal(test_run(msg, i, c, &used), CODEC_NEED_MORE);
-		assert_int_equal(used, TEST_USED_UNSET);
-		test_assert_untouched(c);
-	}
-	memcpy(more, msg, len);
-	memcpy(more + len, "\x05\x01\x00", 3);
-	assert_int_equal(test_run(more, len + 3, c, &used), CODEC_OK);
-	assert_int_equal(used, len);
-	assert_int_equal(test_run(msg, len, c, &used), CODEC_OK);
-	assert_int_equal(used, len);
+	codec_feed_ok(test_parse_pass, msg, len, c, sizeof(*c), "\x05\x01\x00", 3);
 }
 
 static void test_feed_err(const uint8_t *msg, size_t len, size_t err_at)
 {
 	struct auth_pass_creds c;
-	size_t used;
 
-	for (size_t i = 0; i <= len; i++) {
-		assert_int_equal(test_run(msg, i, &c, &used),
-				 i < err_at ? CODEC_NEED_MORE : CODEC_ERR);
-		assert_int_equal(used, TEST_USED_UNSET);
-		test_assert_untouched(&c);
-	}
+	codec_feed_err_at(test_parse_pass, msg, len, err_at, &c, sizeof(c));
 }
 
 /* VER ULEN UNAME PLEN PASSWD from raw fields (which may hold NULs). */

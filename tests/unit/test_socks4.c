@@ -10,72 +10,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec_feed.h"
 #include "socks4.h"
 
-#define TEST_USED_UNSET ((size_t)0xdeadbeef)
-#define TEST_POISON 0xa5
-
-/* Parse a heap copy of exactly len bytes (ASan/valgrind catch reads past
- * it), with *r poisoned beforehand. */
-static enum codec_status test_run(const uint8_t *msg, size_t len, struct socks4_request *r,
-				  size_t *used)
+static enum codec_status test_parse4(const uint8_t *in, size_t len, void *out, size_t *used,
+				     uint8_t *rep)
 {
-	uint8_t *copy = malloc(len ? len : 1);
-	enum codec_status st;
-
-	assert_non_null(copy);
-	memcpy(copy, msg, len);
-	memset(r, TEST_POISON, sizeof(*r));
-	*used = TEST_USED_UNSET;
-	st = socks4_parse_request(copy, len, r, used);
-	free(copy);
-	return st;
+	(void)rep;
+	return socks4_parse_request(in, len, out, used);
 }
 
-static void test_assert_untouched(const struct socks4_request *r)
-{
-	const uint8_t *p = (const uint8_t *)r;
-
-	for (size_t i = 0; i < sizeof(*r); i++)
-		assert_int_equal(p[i], TEST_POISON);
-}
-
-/* Every proper prefix needs more and writes nothing; the whole message, alone
- * or followed by pipelined data, parses with used == len. */
+/* A pipelined first line of HTTP after each complete request. */
 static void test_feed_ok(const uint8_t *msg, size_t len, struct socks4_request *r)
 {
-	uint8_t more[SOCKS4_REQUEST_MAX + 8];
-	size_t used;
-
-	for (size_t i = 0; i < len; i++) {
-		assert_int_equal(test_run(msg, i, r, &used), CODEC_NEED_MORE);
-		assert_int_equal(used, TEST_USED_UNSET);
-		test_assert_untouched(r);
-	}
-	assert_true(len + 4 <= sizeof(more));
-	memcpy(more, msg, len);
-	memcpy(more + len, "GET ", 4);
-	assert_int_equal(test_run(more, len + 4, r, &used), CODEC_OK);
-	assert_int_equal(used, len);
-	assert_int_equal(test_run(msg, len, r, &used), CODEC_OK);
-	assert_int_equal(used, len);
+	codec_feed_ok(test_parse4, msg, len, r, sizeof(*r), "GET ", 4);
 }
 
-/* Prefixes shorter than err_at need more; from err_at on: CODEC_ERR, and
- * nothing written. */
 static void test_feed_err(const uint8_t *msg, size_t len, size_t err_at)
 {
 	struct socks4_request r;
-	size_t used;
 
-	assert_true(err_at <= len);
-	for (size_t i = 0; i <= len; i++) {
-		enum codec_status st = test_run(msg, i, &r, &used);
-
-		assert_int_equal(st, i < err_at ? CODEC_NEED_MORE : CODEC_ERR);
-		assert_int_equal(used, TEST_USED_UNSET);
-		test_assert_untouched(&r);
-	}
+	codec_feed_err_at(test_parse4, msg, len, err_at, &r, sizeof(r));
 }
 
 /* VN CD PORT IP, then userid NUL, then (if host) host NUL; returns length. */

@@ -11,15 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec_feed.h"
 #include "socks5.h"
-
-#define TEST_USED_UNSET ((size_t)0xdeadbeef)
-#define TEST_REP_UNSET 0xee
-#define TEST_POISON 0xa5
-
-/* One signature for the three parsers so one harness feeds them all. */
-typedef enum codec_status (*test_parse_fn)(const uint8_t *in, size_t len, void *out, size_t *used,
-					   uint8_t *rep);
 
 struct test_reply {
 	uint8_t rep;
@@ -48,98 +41,25 @@ static enum codec_status test_parse_reply(const uint8_t *in, size_t len, void *o
 	return socks5_parse_reply(in, len, &r->rep, &r->bnd, used);
 }
 
-/* Run fn over a heap copy of exactly len bytes of msg, so a read past len is
- * caught by ASan/valgrind.  Outputs start poisoned. */
-static enum codec_status test_run(test_parse_fn fn, const uint8_t *msg, size_t len, void *out,
-				  size_t outsize, size_t *used, uint8_t *rep)
-{
-	uint8_t *copy = malloc(len ? len : 1);
-	enum codec_status st;
-
-	assert_non_null(copy);
-	memcpy(copy, msg, len);
-	memset(out, TEST_POISON, outsize);
-	*used = TEST_USED_UNSET;
-	*rep = TEST_REP_UNSET;
-	st = fn(copy, len, out, used, rep);
-	free(copy);
-	return st;
-}
-
-static void test_assert_untouched(const void *out, size_t outsize)
-{
-	const uint8_t *p = out;
-
-	for (size_t i = 0; i < outsize; i++)
-		assert_int_equal(p[i], TEST_POISON);
-}
-
-/* Every proper prefix needs more and writes nothing; the full message and the
- * full message followed by a pipelined next message parse with used == len.
- * out holds the parse of the full message afterwards. */
-static void test_feed_ok(test_parse_fn fn, const uint8_t *msg, size_t len, void *out,
+/* A pipelined next message after each complete one. */
+static void test_feed_ok(codec_parse_fn fn, const uint8_t *msg, size_t len, void *out,
 			 size_t outsize)
 {
-	uint8_t more[SOCKS5_REQUEST_MAX + 8];
-	size_t used;
-	uint8_t rep;
-
-	for (size_t i = 0; i < len; i++) {
-		assert_int_equal(test_run(fn, msg, i, out, outsize, &used, &rep), CODEC_NEED_MORE);
-		assert_int_equal(used, TEST_USED_UNSET);
-		assert_int_equal(rep, TEST_REP_UNSET);
-		test_assert_untouched(out, outsize);
-	}
-
-	assert_true(len + 3 <= sizeof(more));
-	memcpy(more, msg, len);
-	memcpy(more + len, "\x05\x01\x00", 3);
-	assert_int_equal(test_run(fn, more, len + 3, out, outsize, &used, &rep), CODEC_OK);
-	assert_int_equal(used, len);
-	assert_int_equal(rep, TEST_REP_UNSET);
-
-	assert_int_equal(test_run(fn, msg, len, out, outsize, &used, &rep), CODEC_OK);
-	assert_int_equal(used, len);
-	assert_int_equal(rep, TEST_REP_UNSET);
-}
-
-/* Prefixes shorter than err_at need more; from err_at on the parser fails
- * with want_rep (TEST_REP_UNSET where the parser has no rep out-param) and
- * leaves every output alone. */
-static void test_feed_err(test_parse_fn fn, const uint8_t *msg, size_t len, size_t err_at,
-			  uint8_t want_rep, void *out, size_t outsize)
-{
-	size_t used;
-	uint8_t rep;
-
-	assert_true(err_at <= len);
-	for (size_t i = 0; i <= len; i++) {
-		enum codec_status st = test_run(fn, msg, i, out, outsize, &used, &rep);
-
-		if (i < err_at) {
-			assert_int_equal(st, CODEC_NEED_MORE);
-			assert_int_equal(rep, TEST_REP_UNSET);
-		} else {
-			assert_int_equal(st, CODEC_ERR);
-			assert_int_equal(rep, want_rep);
-		}
-		assert_int_equal(used, TEST_USED_UNSET);
-		test_assert_untouched(out, outsize);
-	}
+	codec_feed_ok(fn, msg, len, out, outsize, "\x05\x01\x00", 3);
 }
 
 static void test_request_err(const uint8_t *msg, size_t len, size_t err_at, uint8_t want_rep)
 {
 	struct socks5_request r;
 
-	test_feed_err(test_parse_request, msg, len, err_at, want_rep, &r, sizeof(r));
+	codec_feed_err(test_parse_request, msg, len, err_at, want_rep, &r, sizeof(r));
 }
 
 static void test_reply_err(const uint8_t *msg, size_t len, size_t err_at)
 {
 	struct test_reply r;
 
-	test_feed_err(test_parse_reply, msg, len, err_at, TEST_REP_UNSET, &r, sizeof(r));
+	codec_feed_err(test_parse_reply, msg, len, err_at, TEST_REP_UNSET, &r, sizeof(r));
 }
 
 static void test_assert_v4(const struct socks_addr *a, const char *ip, uint16_t port)
@@ -222,11 +142,11 @@ static void test_greeting_bad(void **state)
 
 	(void)state;
 	/* Wrong VER fails on the first byte, not after a length it never sends. */
-	test_feed_err(test_parse_greeting, socks4, sizeof(socks4), 1, TEST_REP_UNSET, &g,
-		      sizeof(g));
-	test_feed_err(test_parse_greeting, http, sizeof(http), 1, TEST_REP_UNSET, &g, sizeof(g));
-	test_feed_err(test_parse_greeting, nomethods, sizeof(nomethods), 2, TEST_REP_UNSET, &g,
-		      sizeof(g));
+	codec_feed_err(test_parse_greeting, socks4, sizeof(socks4), 1, TEST_REP_UNSET, &g,
+		       sizeof(g));
+	codec_feed_err(test_parse_greeting, http, sizeof(http), 1, TEST_REP_UNSET, &g, sizeof(g));
+	codec_feed_err(test_parse_greeting, nomethods, sizeof(nomethods), 2, TEST_REP_UNSET, &g,
+		       sizeof(g));
 }
 
 static void test_choose_method(void **state)
