@@ -336,6 +336,18 @@ enum relay_status relay_pump(struct pipe_pool *pool, struct relay_dir *d, struct
 
 /* ---- protected path (per-message transform on the client side) ---------- */
 
+/* relay_pump_end() for a protected direction, which holds its buffer only
+ * while bytes wait in it. */
+static enum relay_status relay_xform_end(struct relay_dir *d, struct relay_end *dst, bool progress,
+					 bool *moved)
+{
+	if (d->blen == 0) {
+		free(d->buf);
+		d->buf = NULL;
+	}
+	return relay_pump_end(d, dst, progress, moved);
+}
+
 /* One read from the client into the transform's buffer. */
 static enum relay_status relay_read_msgs(struct relay_dir *d, struct relay_xform *x,
 					 struct relay_end *src, bool *moved)
@@ -398,12 +410,7 @@ enum relay_status relay_pump_from_client(struct relay_dir *d, struct relay_xform
 		else
 			break;
 	}
-	/* A protected direction holds its buffer only while bytes wait. */
-	if (d->blen == 0) {
-		free(d->buf);
-		d->buf = NULL;
-	}
-	return relay_pump_end(d, dst, progress, moved);
+	return relay_xform_end(d, dst, progress, moved);
 }
 
 /* One read from the destination, at most one message's worth, sent as one
@@ -459,10 +466,5 @@ enum relay_status relay_pump_to_client(struct pipe_pool *pool, struct relay_dir 
 		else
 			break;
 	}
-	/* A protected direction holds its buffer only while bytes wait. */
-	if (d->blen == 0) {
-		free(d->buf);
-		d->buf = NULL;
-	}
-	return relay_pump_end(d, dst, progress, moved);
+	return relay_xform_end(d, dst, progress, moved);
 }
