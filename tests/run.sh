@@ -3,8 +3,10 @@
 # integration scripts (tests/integration/test_*.sh), the namespace
 # scenarios (tests/netns/test_*.sh), the brief fuzzing and regression
 # replay (tests/fuzz/test_fuzz.sh), fault injection and limits
-# (tests/fault/test_*.sh) and a brief soak (tests/soak/test_*.sh), each
-# under a time limit.
+# (tests/fault/test_*.sh), a brief soak (tests/soak/test_*.sh) and the
+# interoperability checks against Dante built with GSSAPI
+# (tests/interop/test_*.sh; the first run builds Dante, about two minutes,
+# and caches it), each under a time limit.
 #
 # A test passes with exit status 0, is skipped with 77, fails otherwise (a
 # unit binary counts as one test).  The last line is
@@ -98,7 +100,7 @@ for f in tests/unit/test_*; do
 done
 
 for f in tests/integration/test_*.sh tests/netns/test_*.sh tests/fuzz/test_*.sh \
-	tests/fault/test_*.sh tests/soak/test_*.sh; do
+	tests/fault/test_*.sh tests/soak/test_*.sh tests/interop/test_*.sh; do
 	[ -f "$f" ] || continue
 	selected "$f" "$@" || continue
 	run_one "$f" "$(interpreter "$f")" "$f"
