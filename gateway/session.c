@@ -678,7 +678,7 @@ static void session_request4(struct session *s)
 	}
 	loop_timer_set(s->w->loop, &s->timer, s->conf->connect_timeout_ms);
 	if (r.cmd == SOCKS4_CMD_BIND) {
-		session_bind_request(s);
+		session_dial_bind(s);
 		return;
 	}
 	if (r.cmd != SOCKS4_CMD_CONNECT) {
@@ -691,7 +691,7 @@ static void session_request4(struct session *s)
 			     "destination in 0.0.0.0/8 (SOCKS4 without a 4a name)");
 		return;
 	}
-	session_connect(s);
+	session_dial_connect(s);
 }
 
 static void session_request(struct session *s)
@@ -718,11 +718,11 @@ static void session_request(struct session *s)
 	/* The handshake timer now covers resolving and connecting. */
 	loop_timer_set(s->w->loop, &s->timer, s->conf->connect_timeout_ms);
 	if (r.cmd == SOCKS5_CMD_RESOLVE && s->conf->allow_resolve) {
-		session_start_resolve(s);
+		session_dial_resolve(s);
 		return;
 	}
 	if (r.cmd == SOCKS5_CMD_BIND) {
-		session_bind_request(s);
+		session_dial_bind(s);
 		return;
 	}
 	if (r.cmd == SOCKS5_CMD_UDP_ASSOCIATE) {
@@ -746,7 +746,7 @@ static void session_request(struct session *s)
 		session_fail(s, SOCKS5_REP_NOT_ALLOWED, "denied", "leaked synthetic address");
 		return;
 	}
-	session_connect(s);
+	session_dial_connect(s);
 }
 
 /* ---- relaying ------------------------------------------------------------ */

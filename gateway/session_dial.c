@@ -18,7 +18,7 @@
 #include "socks5.h"
 #include "worker.h"
 
-static int session_check(struct dialer *d, const struct sockaddr *sa)
+static int session_dial_check(struct dialer *d, const struct sockaddr *sa)
 {
 	struct session_hs *hs = container_of(d, struct session_hs, dialer);
 
@@ -38,7 +38,7 @@ static int session_check(struct dialer *d, const struct sockaddr *sa)
 
 /* A failed connect: the reply from errno, and a result that says the
  * same (EMFILE and the like are the gateway's own failure, REP 1). */
-static void session_fail_errno(struct session *s, int err)
+static void session_dial_fail_errno(struct session *s, int err)
 {
 	uint8_t rep = socks5_rep_from_errno(err);
 
@@ -53,7 +53,7 @@ static void session_fail_errno(struct session *s, int err)
 /* Why a name gave no address, for the session line.  With one family
  * failing and the other empty, the failure is the reason: the failed
  * family might have had addresses. */
-static int session_dns_merge(int old, enum dns_status st)
+static int session_dial_dns_merge(int old, enum dns_status st)
 {
 	static const uint8_t weight[] = {
 		[DNS_OK] = 0,      [DNS_NODATA] = 1, [DNS_NXDOMAIN] = 2,
@@ -65,7 +65,7 @@ static int session_dns_merge(int old, enum dns_status st)
 	return weight[st] >= weight[old] ? (int)st : old;
 }
 
-static const char *session_dns_reason(int st)
+static const char *session_dial_dns_reason(int st)
 {
 	switch (st) {
 	case DNS_TIMEOUT:
@@ -79,7 +79,7 @@ static const char *session_dns_reason(int st)
 	}
 }
 
-static void session_connected(struct dialer *d, int fd, int err)
+static void session_dial_connected(struct dialer *d, int fd, int err)
 {
 	struct session_hs *hs = container_of(d, struct session_hs, dialer);
 	struct session *s = hs->s;
@@ -95,9 +95,9 @@ static void session_connected(struct dialer *d, int fd, int err)
 				     "destination not allowed");
 		else if (hs->ncand == 0 && s->dst.atyp == SOCKS_ATYP_NAME)
 			session_fail(s, SOCKS5_REP_HOST_UNREACHABLE, "dns-fail",
-				     session_dns_reason(hs->dns_status));
+				     session_dial_dns_reason(hs->dns_status));
 		else
-			session_fail_errno(s, err);
+			session_dial_fail_errno(s, err);
 		return;
 	}
 	s->uio.fd = fd;
@@ -122,7 +122,7 @@ static void session_dial_start(struct session *s)
 	dialer_start(&hs->dialer);
 }
 
-static void session_res_delay_cb(struct timer *t)
+static void session_dial_res_delay_cb(struct timer *t)
 {
 	struct session_hs *hs = container_of(t, struct session_hs, res_delay);
 
@@ -131,7 +131,7 @@ static void session_res_delay_cb(struct timer *t)
 
 /* RESOLVE (Tor's 0xF0 extension, used by the shim's name check): answer
  * with one address of the name, the preferred family first. */
-static void session_resolve_done(struct session *s)
+static void session_dial_resolve_done(struct session *s)
 {
 	struct session_hs *hs = s->hs;
 	int first = s->conf->prefer == CONF_PREFER_IPV4 ? 1 : 0;
@@ -165,10 +165,10 @@ static void session_resolve_done(struct session *s)
 		return;
 	}
 	session_fail(s, SOCKS5_REP_HOST_UNREACHABLE, "dns-fail",
-		     session_dns_reason(hs->dns_status));
+		     session_dial_dns_reason(hs->dns_status));
 }
 
-static void session_add_answer(struct session *s, const struct dns_answer *a)
+static void session_dial_add_answer(struct session *s, const struct dns_answer *a)
 {
 	struct session_hs *hs = s->hs;
 
@@ -181,10 +181,10 @@ static void session_add_answer(struct session *s, const struct dns_answer *a)
 			hs->res_have[f] = true;
 			hs->res_addr[f] = a->addrs[0];
 		} else {
-			hs->dns_status = session_dns_merge(hs->dns_status, a->status);
+			hs->dns_status = session_dial_dns_merge(hs->dns_status, a->status);
 		}
 		if (hs->families_pending == 0)
-			session_resolve_done(s);
+			session_dial_resolve_done(s);
 		return;
 	}
 	int fam = a->family == AF_INET6 ? RESOLVE_V6 : RESOLVE_V4;
@@ -195,7 +195,7 @@ static void session_add_answer(struct session *s, const struct dns_answer *a)
 		hs->ncand += a->naddrs;
 		dialer_add(&hs->dialer, a->family, a->addrs, a->naddrs);
 	} else {
-		hs->dns_status = session_dns_merge(hs->dns_status, a->status);
+		hs->dns_status = session_dial_dns_merge(hs->dns_status, a->status);
 	}
 	/* RFC 8305 §3: start on the preferred family's answer; if the other
 	 * comes first, give the preferred one a short resolution delay. */
@@ -212,16 +212,16 @@ static void session_add_answer(struct session *s, const struct dns_answer *a)
 		dialer_family_done(&hs->dialer, a->family);
 }
 
-static void session_resolved(struct resolver_query *q, const struct dns_answer *a)
+static void session_dial_resolved(struct resolver_query *q, const struct dns_answer *a)
 {
 	struct session_hs *hs = container_of(q, struct session_hs, query);
 
-	session_add_answer(hs->s, a);
+	session_dial_add_answer(hs->s, a);
 }
 
 /* CONNECT (RFC 1928 §4): literals go straight to the dialer; names are
  * answered from the cache where possible, else both families are asked. */
-void session_connect(struct session *s)
+void session_dial_connect(struct session *s)
 {
 	struct session_hs *hs = s->hs;
 	bool prefer_v4 = s->conf->prefer == CONF_PREFER_IPV4;
@@ -250,7 +250,7 @@ void session_connect(struct session *s)
 		struct dns_answer a;
 
 		if (resolver_cached(s->w->resolver, s->dst.u.name, fam, &a)) {
-			session_add_answer(s, &a);
+			session_dial_add_answer(s, &a);
 			if (s->state == SS_CLOSED || s->state == SS_FAILING)
 				return;
 		}
@@ -261,7 +261,7 @@ void session_connect(struct session *s)
 		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "error", "resolver: out of memory");
 }
 
-void session_start_resolve(struct session *s)
+void session_dial_resolve(struct session *s)
 {
 	struct session_hs *hs = s->hs;
 
@@ -274,7 +274,7 @@ void session_start_resolve(struct session *s)
 			hs->res_addr[f].v6 = s->dst.u.v6;
 		else
 			hs->res_addr[f].v4 = s->dst.u.v4;
-		session_resolve_done(s);
+		session_dial_resolve_done(s);
 		return;
 	}
 	hs->families_pending = RESOLVE_V4 | RESOLVE_V6;
@@ -283,7 +283,7 @@ void session_start_resolve(struct session *s)
 		struct dns_answer a;
 
 		if (resolver_cached(s->w->resolver, s->dst.u.name, fam, &a)) {
-			session_add_answer(s, &a);
+			session_dial_add_answer(s, &a);
 			if (s->state != SS_RESOLVING)
 				return;
 		}
@@ -294,12 +294,12 @@ void session_start_resolve(struct session *s)
 
 /* BIND: the expected peer is a literal (0.0.0.0 or :: for "anyone") or a
  * name resolved first. */
-void session_bind_request(struct session *s)
+void session_dial_bind(struct session *s)
 {
 	struct sockaddr_storage ss;
 
 	if (s->dst.atyp == SOCKS_ATYP_NAME) {
-		session_start_resolve(s);
+		session_dial_resolve(s);
 		return;
 	}
 	if (s->dst.atyp == SOCKS_ATYP_IPV4 && s->dst.u.v4.s_addr != htonl(INADDR_ANY) &&
@@ -313,9 +313,9 @@ void session_bind_request(struct session *s)
 
 void session_dial_prepare(struct session_hs *hs, struct loop *loop)
 {
-	hs->query.cb = session_resolved;
-	hs->dialer.done = session_connected;
-	hs->dialer.check = session_check;
+	hs->query.cb = session_dial_resolved;
+	hs->dialer.done = session_dial_connected;
+	hs->dialer.check = session_dial_check;
 	dialer_init(&hs->dialer, loop, 0, false, 0, 0);
-	hs->res_delay.cb = session_res_delay_cb;
+	hs->res_delay.cb = session_dial_res_delay_cb;
 }

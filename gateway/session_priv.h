@@ -76,12 +76,12 @@ void session_advance(struct session *s);
 
 /* session_dial.c: where a request goes.  prepare: once per session
  * (callbacks); connect: CONNECT to the request's destination (names
- * resolved, Happy Eyeballs); start_resolve: RESOLVE's one address, also
- * BIND's named peer; bind_request: BIND's expected peer, then bind_start. */
+ * resolved, Happy Eyeballs); resolve: RESOLVE's one address, also BIND's
+ * named peer; bind: BIND's expected peer, then bind_start. */
 void session_dial_prepare(struct session_hs *hs, struct loop *loop);
-void session_connect(struct session *s);
-void session_start_resolve(struct session *s);
-void session_bind_request(struct session *s);
+void session_dial_connect(struct session *s);
+void session_dial_resolve(struct session *s);
+void session_dial_bind(struct session *s);
 
 /* bind.c: BIND (RFC 1928 §4, SOCKS4) once the expected peer's address is
  * known (an unspecified address: any peer). */
