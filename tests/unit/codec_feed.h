@@ -21,11 +21,12 @@
 /* One signature for every parser (adapters in each test file); rep is
  * for parsers that say which SOCKS reply a failure deserves, else left
  * alone. */
-typedef enum codec_status (*codec_parse_fn)(const uint8_t *in, size_t len, void *out, size_t *used,
-					    uint8_t *rep);
+typedef enum codec_status (*codec_feed_fn)(const uint8_t *in, size_t len, void *out, size_t *used,
+					   uint8_t *rep);
 
-static inline enum codec_status codec_run(codec_parse_fn fn, const uint8_t *msg, size_t len,
-					  void *out, size_t outsize, size_t *used, uint8_t *rep)
+static inline enum codec_status codec_feed_run(codec_feed_fn fn, const uint8_t *msg, size_t len,
+					       void *out, size_t outsize, size_t *used,
+					       uint8_t *rep)
 {
 	uint8_t *copy = malloc(len ? len : 1);
 	enum codec_status st;
@@ -40,7 +41,7 @@ static inline enum codec_status codec_run(codec_parse_fn fn, const uint8_t *msg,
 	return st;
 }
 
-static inline void codec_assert_untouched(const void *out, size_t outsize)
+static inline void codec_feed_untouched(const void *out, size_t outsize)
 {
 	const uint8_t *p = out;
 
@@ -50,7 +51,7 @@ static inline void codec_assert_untouched(const void *out, size_t outsize)
 
 /* msg[0, len) is one complete message; tail is what a pipelining client
  * would send next.  out holds the parse of the message afterwards. */
-static inline void codec_feed_ok(codec_parse_fn fn, const uint8_t *msg, size_t len, void *out,
+static inline void codec_feed_ok(codec_feed_fn fn, const uint8_t *msg, size_t len, void *out,
 				 size_t outsize, const void *tail, size_t taillen)
 {
 	uint8_t *more = malloc(len + taillen);
@@ -59,19 +60,21 @@ static inline void codec_feed_ok(codec_parse_fn fn, const uint8_t *msg, size_t l
 
 	assert_non_null(more);
 	for (size_t i = 0; i < len; i++) {
-		assert_int_equal(codec_run(fn, msg, i, out, outsize, &used, &rep), CODEC_NEED_MORE);
+		assert_int_equal(codec_feed_run(fn, msg, i, out, outsize, &used, &rep),
+				 CODEC_NEED_MORE);
 		assert_int_equal(used, TEST_USED_UNSET);
 		assert_int_equal(rep, TEST_REP_UNSET);
-		codec_assert_untouched(out, outsize);
+		codec_feed_untouched(out, outsize);
 	}
 	memcpy(more, msg, len);
 	memcpy(more + len, tail, taillen);
-	assert_int_equal(codec_run(fn, more, len + taillen, out, outsize, &used, &rep), CODEC_OK);
+	assert_int_equal(codec_feed_run(fn, more, len + taillen, out, outsize, &used, &rep),
+			 CODEC_OK);
 	assert_int_equal(used, len);
 	assert_int_equal(rep, TEST_REP_UNSET);
 	free(more);
 
-	assert_int_equal(codec_run(fn, msg, len, out, outsize, &used, &rep), CODEC_OK);
+	assert_int_equal(codec_feed_run(fn, msg, len, out, outsize, &used, &rep), CODEC_OK);
 	assert_int_equal(used, len);
 	assert_int_equal(rep, TEST_REP_UNSET);
 }
@@ -79,7 +82,7 @@ static inline void codec_feed_ok(codec_parse_fn fn, const uint8_t *msg, size_t l
 /* Prefixes shorter than err_at need more; from err_at on the parser fails
  * with want_rep (TEST_REP_UNSET for parsers without a reply code) and
  * leaves every output alone. */
-static inline void codec_feed_err(codec_parse_fn fn, const uint8_t *msg, size_t len, size_t err_at,
+static inline void codec_feed_err(codec_feed_fn fn, const uint8_t *msg, size_t len, size_t err_at,
 				  uint8_t want_rep, void *out, size_t outsize)
 {
 	size_t used;
@@ -87,7 +90,7 @@ static inline void codec_feed_err(codec_parse_fn fn, const uint8_t *msg, size_t 
 
 	assert_true(err_at <= len);
 	for (size_t i = 0; i <= len; i++) {
-		enum codec_status st = codec_run(fn, msg, i, out, outsize, &used, &rep);
+		enum codec_status st = codec_feed_run(fn, msg, i, out, outsize, &used, &rep);
 
 		if (i < err_at) {
 			assert_int_equal(st, CODEC_NEED_MORE);
@@ -97,12 +100,12 @@ static inline void codec_feed_err(codec_parse_fn fn, const uint8_t *msg, size_t 
 			assert_int_equal(rep, want_rep);
 		}
 		assert_int_equal(used, TEST_USED_UNSET);
-		codec_assert_untouched(out, outsize);
+		codec_feed_untouched(out, outsize);
 	}
 }
 
 /* codec_feed_err for parsers without a reply code. */
-static inline void codec_feed_err_at(codec_parse_fn fn, const uint8_t *msg, size_t len,
+static inline void codec_feed_err_at(codec_feed_fn fn, const uint8_t *msg, size_t len,
 				     size_t err_at, void *out, size_t outsize)
 {
 	codec_feed_err(fn, msg, len, err_at, TEST_REP_UNSET, out, outsize);

@@ -42,7 +42,7 @@ static enum codec_status test_parse_reply(const uint8_t *in, size_t len, void *o
 }
 
 /* A pipelined next message after each complete one. */
-static void test_feed_ok(codec_parse_fn fn, const uint8_t *msg, size_t len, void *out,
+static void test_feed_ok(codec_feed_fn fn, const uint8_t *msg, size_t len, void *out,
 			 size_t outsize)
 {
 	codec_feed_ok(fn, msg, len, out, outsize, "\x05\x01\x00", 3);
