@@ -41,6 +41,7 @@
 #include "fdtab.h"
 #include "gss_frame.h"
 #include "shim.h"
+#include "socks_client.h"
 
 #define GSS_RELAY_EVENTS 32
 #define GSS_RELAY_STACK (256 * 1024)
@@ -155,7 +156,7 @@ static int gss_relay_flush(struct gss_relay *r, int fd, const uint8_t *buf, size
 			   const char *side, bool *progress)
 {
 	size_t before = *off;
-	int rc = shim_send_pending(fd, buf, len, off);
+	int rc = socks_client_send_pending(fd, buf, len, off);
 
 	if (*off != before)
 		*progress = true;

@@ -203,9 +203,4 @@ int shim_ub_foreach(enum shim_ub_kind kind, int (*fn)(int fd, struct shim_ub_obj
 long long shim_now_ms(void);
 int shim_connect_gw(int fd, const struct sockaddr *gw, socklen_t len, long long deadline);
 
-/* socks_client.c, shared with gss_relay.c: send what is left of
- * buf[*off, len) without blocking; 1 when all is out, 0 when the socket is
- * full, -1 with errno. */
-int shim_send_pending(int fd, const uint8_t *buf, size_t len, size_t *off);
-
 #endif

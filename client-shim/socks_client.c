@@ -105,7 +105,7 @@ int socks_client_rep_errno(uint8_t rep)
 	}
 }
 
-int shim_send_pending(int fd, const uint8_t *buf, size_t len, size_t *off)
+int socks_client_send_pending(int fd, const uint8_t *buf, size_t len, size_t *off)
 {
 	while (*off < len) {
 		ssize_t n = send(fd, buf + *off, len - *off, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -125,7 +125,7 @@ int shim_send_pending(int fd, const uint8_t *buf, size_t len, size_t *off)
 static int socks_client_send_buf(struct socks_client *c, int fd, const uint8_t *buf, size_t len,
 				 size_t *off)
 {
-	int r = shim_send_pending(fd, buf, len, off);
+	int r = socks_client_send_pending(fd, buf, len, off);
 
 	if (r < 0)
 		socks_client_fail(c, errno, "send to the gateway failed");

@@ -94,4 +94,9 @@ void socks_client_cleanup(struct socks_client *c);
  * anything else ECONNREFUSED. */
 int socks_client_rep_errno(uint8_t rep);
 
+/* Send what is left of buf[*off, len) without blocking (also the shim's
+ * GSSAPI relay's send): 1 when all is out, 0 when the socket is full, -1
+ * with errno. */
+int socks_client_send_pending(int fd, const uint8_t *buf, size_t len, size_t *off);
+
 #endif
