@@ -152,6 +152,7 @@ static char *gss_name_str(gss_name_t name)
  * only say "nonexistent or empty". */
 static int gss_keytab_check(const char *keytab, struct gss_err *err)
 {
+	struct stat st;
 	const char *path = keytab;
 	const char *colon = strchr(keytab, ':');
 
@@ -159,8 +160,6 @@ static int gss_keytab_check(const char *keytab, struct gss_err *err)
 		path = keytab + 5;
 	else if (colon != NULL && keytab[0] != '/')
 		return 0; /* another keytab type: MIT will tell */
-	struct stat st;
-
 	if (access(path, R_OK) != 0) {
 		gss_err_printf(err, "keytab %s: %s", path, strerror(errno));
 		return -1;
