@@ -8,7 +8,7 @@ set -eu
 SOCKS64_DEPS="build-essential pkg-config clang clang-format libc-ares-dev libcmocka-dev
 libnl-3-dev libnl-route-3-dev libkrb5-dev libcrypt-dev dnsmasq-base curl iproute2
 python3 python3-socks ncat procps dante-server microsocks libclang-rt-14-dev
-mandoc busybox shellcheck systemd krb5-kdc krb5-admin-server krb5-user python3-pyftpdlib python3-gssapi dante-client keepalived
+mandoc busybox shellcheck systemd krb5-kdc krb5-admin-server krb5-user python3-pyftpdlib python3-gssapi dante-client proxychains4 keepalived
 tcpdump strace util-linux"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
