@@ -6,6 +6,8 @@
 #   make fuzz FUZZ_TARGETS="conf shim_conf" FUZZ_SECONDS=600
 #   make fuzz-brief       what `make check` runs: every target for seconds,
 #                         plus every saved crash in tests/fuzz/regress/
+#   make fuzz-merge       keep what `make fuzz` found that adds coverage in
+#                         tests/fuzz/grown/TARGET/ (committed)
 #
 # The targets are built with clang from the sources themselves, never from
 # the gcc-built core archive: each source a target needs is compiled again
@@ -81,7 +83,7 @@ FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_LIB_OBJS := $(sort $(foreach t,$(FUZZ_TARGETS),$(FUZZ_SRCS_$(t):%.c=$(FUZZ_BUILD)/%.o)))
 FUZZ_MAIN_OBJS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%.o)
 
-.PHONY: fuzz fuzz-bins fuzz-brief fuzz-list fuzz-clean
+.PHONY: fuzz fuzz-bins fuzz-brief fuzz-list fuzz-clean fuzz-merge
 
 fuzz-bins: $(FUZZ_BINS)
 
@@ -117,12 +119,28 @@ fuzz: fuzz-bins
 		./$(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=$$maxlen \
 			-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 			-artifact_prefix="$(FUZZ_ARTIFACTS)/$$t/" $(FUZZ_ARGS) \
-			"$(FUZZ_WORK)/$$t" "$(FUZZ_DIR)/corpus/$$t" || failed="$$failed $$t"; \
+			"$(FUZZ_WORK)/$$t" "$(FUZZ_DIR)/corpus/$$t" \
+			$$([ -d "$(FUZZ_DIR)/grown/$$t" ] && echo "$(FUZZ_DIR)/grown/$$t") \
+			|| failed="$$failed $$t"; \
 	done; \
 	if [ -n "$$failed" ]; then \
 		echo "fuzz: crashes in:$$failed (inputs in $(FUZZ_ARTIFACTS)/)"; exit 1; \
 	fi; \
 	echo "fuzz: no crash"
+
+# What `make fuzz` found that adds coverage, kept in the repository:
+# libFuzzer's -merge=1 moves into grown/TARGET/ only the inputs of
+# FUZZ_WORK/TARGET that reach something grown/ does not yet reach.
+fuzz-merge: fuzz-bins
+	@for pair in $(foreach t,$(FUZZ_TARGETS),$(t):$(FUZZ_MAXLEN_$(t))); do \
+		t=$${pair%%:*}; maxlen=$${pair#*:}; \
+		[ -d "$(FUZZ_WORK)/$$t" ] || continue; \
+		mkdir -p "$(FUZZ_DIR)/grown/$$t"; \
+		before=$$(ls "$(FUZZ_DIR)/grown/$$t" | wc -l); \
+		./$(FUZZ_BUILD)/fuzz_$$t -merge=1 -max_len=$$maxlen "$(FUZZ_DIR)/grown/$$t" \
+			"$(FUZZ_WORK)/$$t" >/dev/null 2>&1 || { echo "fuzz-merge: $$t failed"; exit 1; }; \
+		echo "fuzz-merge: $$t: $$before -> $$(ls "$(FUZZ_DIR)/grown/$$t" | wc -l) inputs"; \
+	done
 
 fuzz-brief: fuzz-bins
 	@sh $(FUZZ_DIR)/test_fuzz.sh

@@ -2,7 +2,8 @@
 # Brief fuzzing, run by tests/run.sh (and `make fuzz-brief`): builds the
 # libFuzzer targets if needed (`make -s fuzz-bins`), replays every saved
 # crash in tests/fuzz/regress/TARGET/, then runs each target for a few
-# seconds from its seed corpus plus fresh mutations.  Passes when nothing
+# seconds from its seed corpus and what longer runs grew
+# (tests/fuzz/grown/TARGET/), plus fresh mutations.  Passes when nothing
 # crashed; skips (77) when clang cannot link libFuzzer.
 #
 #   FUZZ_BRIEF_SECONDS=4      seconds per target
@@ -77,6 +78,7 @@ while read -r t maxlen; do
 	timeout -k 10 $((secs + 60)) "$bin" -max_total_time="$secs" -runs="$runs" \
 		-max_len="$maxlen" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$tmp/art-$t/" "$tmp/new-$t" "tests/fuzz/corpus/$t" \
+		$([ -d "tests/fuzz/grown/$t" ] && echo "tests/fuzz/grown/$t") \
 		>"$tmp/$t.log" 2>&1
 	rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/$t.log")
