@@ -152,19 +152,7 @@ def main():
     o = ap.parse_args()
     names = [n[5:] for n in Vanish.__dict__ if n.startswith("case_")]
     cases = names if o.cases == ["all"] else o.cases
-    probe = Vanish(o, socks_probe.Servers())
-    failed = 0
-    for c in cases:
-        fn = getattr(probe, "case_" + c, None)
-        try:
-            if fn is None:
-                raise Fail("no such case")
-            fn()
-            print("PASS: %s%s" % (o.prefix, c), flush=True)
-        except Exception as e:  # one broken case must not hide the others
-            failed += 1
-            print("FAIL: %s%s (%s: %s)" % (o.prefix, c, type(e).__name__, e), flush=True)
-    return 1 if failed else 0
+    return socks_probe.run_cases(Vanish(o, socks_probe.Servers()), cases, o.prefix)
 
 
 if __name__ == "__main__":

@@ -655,7 +655,12 @@ def main():
         print("\n".join(names))
         return 0
     cases = names if o.cases == ["all"] else o.cases
-    probe = Probe(o, Servers(o.cases != ["target_rep"]))
+    return run_cases(Probe(o, Servers(o.cases != ["target_rep"])), cases, o.prefix)
+
+
+def run_cases(probe, cases, prefix):
+    """Run probe.case_NAME for each name, a PASS or FAIL line each; 1 if any
+    failed.  (Shared with tests/fault/vanish_probe.py.)"""
     failed = 0
     for c in cases:
         fn = getattr(probe, "case_" + c, None)
@@ -663,10 +668,10 @@ def main():
             if fn is None:
                 raise Fail("no such case")
             fn()
-            print("PASS: %s%s" % (o.prefix, c), flush=True)
+            print("PASS: %s%s" % (prefix, c), flush=True)
         except Exception as e:  # one broken case must not hide the others
             failed += 1
-            print("FAIL: %s%s (%s: %s)" % (o.prefix, c, type(e).__name__, e), flush=True)
+            print("FAIL: %s%s (%s: %s)" % (prefix, c, type(e).__name__, e), flush=True)
     return 1 if failed else 0
 
 
