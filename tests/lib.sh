@@ -98,6 +98,32 @@ t_expect() {
 	return 1
 }
 
+# t_lines CMD...: run CMD (a probe printing "PASS: x" / "FAIL: x (why)"
+# lines) and count its lines here; other output is shown as comments.  A
+# probe that fails without a FAIL line counts as one failure.
+t_lines() {
+	local out line rc nfail=0
+	out=$("$@" 2>&1)
+	rc=$?
+	while IFS= read -r line; do
+		case $line in
+		"PASS: "*) t_pass "${line#PASS: }" ;;
+		"FAIL: "*)
+			T_FAILED=$((T_FAILED + 1))
+			nfail=$((nfail + 1))
+			echo "$line"
+			;;
+		"SKIP: "*) t_skip "${line#SKIP: }" ;;
+		"") ;;
+		*) echo "#   $line" ;;
+		esac
+	done <<<"$out"
+	if [ "$rc" -ne 0 ] && [ "$nfail" -eq 0 ]; then
+		t_fail "probe $*" "exit status $rc without a FAIL line"
+	fi
+	return "$rc"
+}
+
 # t_in NS CMD...: run CMD inside network namespace NS, or here when NS is "".
 t_in() {
 	local ns=$1

@@ -4,37 +4,11 @@
 
 FAULTKIT=$T_ROOT/tests/fault/faultkit.py
 
-# fk_lines CMD...: run CMD (a probe printing "PASS: x" / "FAIL: x (why)"
-# lines) and count its lines here; other output is shown as comments.  A
-# probe that fails without a FAIL line counts as one failure.
-fk_lines() {
-	local out line rc nfail=0
-	out=$("$@" 2>&1)
-	rc=$?
-	while IFS= read -r line; do
-		case $line in
-		"PASS: "*) t_pass "${line#PASS: }" ;;
-		"FAIL: "*)
-			T_FAILED=$((T_FAILED + 1))
-			nfail=$((nfail + 1))
-			echo "$line"
-			;;
-		"SKIP: "*) t_skip "${line#SKIP: }" ;;
-		"") ;;
-		*) echo "#   $line" ;;
-		esac
-	done <<<"$out"
-	if [ "$rc" -ne 0 ] && [ "$nfail" -eq 0 ]; then
-		t_fail "probe $*" "exit status $rc without a FAIL line"
-	fi
-	return "$rc"
-}
-
 # fk_connect NS PROXY TARGET LABEL [faultkit connect options...]
 fk_connect() {
 	local ns=$1 proxy=$2 target=$3 label=$4
 	shift 4
-	fk_lines t_in "$ns" "$PYTHON" "$FAULTKIT" connect --proxy "$proxy" --target "$target" \
+	t_lines t_in "$ns" "$PYTHON" "$FAULTKIT" connect --proxy "$proxy" --target "$target" \
 		--label "$label" "$@"
 }
 
@@ -86,7 +60,7 @@ fk_collect() {
 	for e in "${FK_BG[@]}"; do
 		wait "${e%%:*}"
 		# shellcheck disable=SC2016 # expanded by the inner sh
-		fk_lines sh -c 'cat "$1"; exit "$(cat "$1.rc")"' sh "${e#*:}"
+		t_lines sh -c 'cat "$1"; exit "$(cat "$1.rc")"' sh "${e#*:}"
 	done
 	FK_BG=()
 }

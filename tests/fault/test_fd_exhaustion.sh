@@ -54,7 +54,7 @@ EOF
 		t_fail "nofile $nofile: the daemon runs with RLIMIT_NOFILE $nofile" "it has $n"
 	fi
 	fd0=$(t_fd_count "$pid")
-	fk_lines "$PYTHON" "$T_ROOT/tests/fault/fd_exhaust.py" --proxy "127.0.0.1:$port" \
+	t_lines "$PYTHON" "$T_ROOT/tests/fault/fd_exhaust.py" --proxy "127.0.0.1:$port" \
 		--pid "$pid" --log "$T_GW_LOG" --prefix "nofile $nofile: " --silent "$silent" \
 		--workers "$workers"
 	# Cached splice pipes are closed after a few idle seconds.

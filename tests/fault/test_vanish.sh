@@ -42,23 +42,8 @@ t_gw_start "" "$T_TMP/gw.conf" "$T_TMP/gw.log" || exit 1
 PID=$(t_gw_pid)
 
 probe() {
-	local out line rc nfail=0
-	out=$("$PYTHON" "$T_ROOT/tests/fault/vanish_probe.py" --proxy "127.0.0.1:$GWP" \
-		--user alice --password alice-pw --slow-name x.slow.test --prefix "$1" all 2>&1)
-	rc=$?
-	while IFS= read -r line; do
-		case $line in
-		"PASS: "*) t_pass "${line#PASS: }" ;;
-		"FAIL: "*)
-			T_FAILED=$((T_FAILED + 1))
-			nfail=$((nfail + 1))
-			echo "$line"
-			;;
-		*) echo "#   $line" ;;
-		esac
-	done <<<"$out"
-	[ "$rc" -ne 0 ] && [ "$nfail" -eq 0 ] && t_fail "${1}probe" "exit status $rc"
-	return 0
+	t_lines "$PYTHON" "$T_ROOT/tests/fault/vanish_probe.py" --proxy "127.0.0.1:$GWP" \
+		--user alice --password alice-pw --slow-name x.slow.test --prefix "$1" all || true
 }
 
 probe "round 1: "
